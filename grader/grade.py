@@ -1,0 +1,87 @@
+"""Grade one submission: the pipeline's stages chained, every failure turned into an ``error`` row."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from grader.course import Course
+from grader.errors import CourseError, GradingError
+from grader.models import ExtraData, Status, Submission, SubmissionResult
+from grader.pipeline.extract import extract
+from grader.pipeline.load import load
+from grader.pipeline.restore import restore
+from grader.pipeline.run_tests import run_tests
+from grader.pipeline.sandbox import SandboxBackend, SandboxSession
+from grader.pipeline.score import error_result, score
+from grader.sandbox.limits import Limits
+
+METADATA_KEY = "workbook"
+
+
+def grader_version() -> str:
+    try:
+        return version("async-api-workbook")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def chapter_from_metadata(notebook: NotebookNode) -> str | None:
+    value = notebook.metadata.get(METADATA_KEY, {})
+    chapter = value.get("chapter") if isinstance(value, dict) else None
+    return chapter if isinstance(chapter, str) else None
+
+
+def peek_chapter(path: Path) -> str | None:
+    """The chapter a notebook names in its metadata, or None if it cannot be read."""
+    try:
+        raw = json.loads(path.read_bytes())
+        chapter = raw["metadata"][METADATA_KEY]["chapter"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return chapter if isinstance(chapter, str) else None
+
+
+def grade_submission(
+    submission: Submission, course: Course, limits: Limits, *, include_hidden: bool = True
+) -> SubmissionResult:
+    started = time.perf_counter()
+    extra = ExtraData(
+        student_id=submission.student_id,
+        assignment=submission.assignment or "unknown",
+        status=Status.ERROR,
+        notebook=str(submission.path),
+        grader_version=grader_version(),
+    )
+    try:
+        if submission.assignment is None:
+            raise GradingError(
+                f"{submission.path.name}: cannot tell which chapter this notebook is "
+                "(its metadata lost the chapter); grade it with --assignment CHAPTER"
+            )
+        return _grade(submission, course, limits, extra, started, include_hidden)
+    except (GradingError, CourseError) as exc:
+        return error_result(extra, str(exc), time.perf_counter() - started)
+
+
+def _grade(
+    submission: Submission, course: Course, limits: Limits, extra: ExtraData, started: float, include_hidden: bool
+) -> SubmissionResult:
+    assert submission.assignment is not None
+    chapter = course.chapter(submission.assignment)
+    notebook = load(submission.path)
+    restored = restore(notebook, load(chapter.notebook))
+    cells = extract(restored)
+    hidden = chapter.hidden_tests if include_hidden else None
+    with (
+        tempfile.TemporaryDirectory(prefix="workbook-grade-") as scratch,
+        SandboxSession(cells, Path(scratch), limits) as session,
+    ):
+        runs = session.start()
+        outcomes = run_tests(chapter, SandboxBackend(session), hidden_tests=hidden)
+    return score(outcomes, extra=extra, cells=runs, restored=restored, elapsed=time.perf_counter() - started)

@@ -1,0 +1,105 @@
+"""Data that flows between pipeline stages and out to users (the results contract)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Visibility(StrEnum):
+    """Gradescope's visibility values, per test."""
+
+    VISIBLE = "visible"
+    HIDDEN = "hidden"
+    AFTER_DUE_DATE = "after_due_date"
+    AFTER_PUBLISHED = "after_published"
+
+
+class Status(StrEnum):
+    GRADED = "graded"
+    ERROR = "error"
+
+
+class ErrorInfo(BaseModel):
+    """An exception seen in the learner's process, reduced to plain data."""
+
+    type: str
+    message: str
+
+
+class CellRun(BaseModel):
+    """What happened when one learner cell ran."""
+
+    index: int
+    grade_id: str | None = None
+    ok: bool
+    error: ErrorInfo | None = None
+    timed_out: bool = False
+
+
+class Submission(BaseModel):
+    """One notebook to grade and who it belongs to."""
+
+    path: Path
+    student_id: str
+    assignment: str | None = None
+
+
+class TestOutcome(BaseModel):
+    """One pytest test's verdict, as the grader process computed it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    nodeid: str
+    name: str
+    exercise: str
+    points: float
+    visibility: Visibility
+    passed: bool
+    message: str = ""
+    hint: str = ""
+
+
+class TestResult(BaseModel):
+    """One entry of Gradescope's ``tests`` array."""
+
+    name: str
+    number: str = ""
+    score: float
+    max_score: float
+    status: Literal["passed", "failed"]
+    output: str = ""
+    visibility: Visibility = Visibility.VISIBLE
+    tags: list[str] = Field(default_factory=list)
+    extra_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExtraData(BaseModel):
+    student_id: str
+    assignment: str
+    status: Status
+    message: str = ""
+    notebook: str = ""
+    cells: list[CellRun] = Field(default_factory=list)
+    restored_cells: list[str] = Field(default_factory=list)
+    tampered_cells: list[str] = Field(default_factory=list)
+    grader_version: str = ""
+
+
+class SubmissionResult(BaseModel):
+    """Gradescope's ``results.json`` schema, with our extras under ``extra_data``."""
+
+    score: float
+    max_score: float
+    execution_time: float
+    output: str = ""
+    visibility: Visibility = Visibility.VISIBLE
+    tests: list[TestResult] = Field(default_factory=list)
+    extra_data: ExtraData
+
+    @property
+    def status(self) -> Status:
+        return self.extra_data.status

@@ -1,0 +1,80 @@
+"""Stage 5, run tests: pytest with pytest-asyncio in this process, the learner's code behind a backend."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from grader.course import Chapter
+from grader.errors import CourseError
+from grader.models import TestOutcome
+from grader.testing.backend import Backend
+from grader.testing.plugin import GraderPlugin
+
+PYTEST_INI = Path(__file__).resolve().parent.parent / "testing" / "pytest.ini"
+_module_ids = itertools.count()
+
+
+def _chapter_fixtures(path: Path) -> ModuleType | None:
+    """Load ``checks/fixtures.py`` as a plugin, so visible and hidden tests share its fixtures."""
+    if not path.is_file():
+        return None
+    name = f"grader_chapter_fixtures_{next(_module_ids)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tests(
+    chapter: Chapter,
+    backend: Backend,
+    *,
+    hidden_tests: Path | None = None,
+    exercise: str | None = None,
+    capture: str = "fd",
+    include_visible: bool = True,
+) -> list[TestOutcome]:
+    """Run the chapter's visible tests and hidden ones (when given); one outcome per test."""
+    paths = [chapter.visible_tests] if include_visible else []
+    if hidden_tests is not None:
+        if not hidden_tests.is_dir():
+            raise CourseError(f"hidden tests of {chapter.id} not found at {hidden_tests}")
+        paths.append(hidden_tests)
+    plugin = GraderPlugin(backend, exercise=exercise, hidden_dir=hidden_tests)
+    plugins: list[object] = [plugin]
+    if (fixtures := _chapter_fixtures(chapter.fixtures)) is not None:
+        plugins.append(fixtures)
+    args = [
+        *map(str, paths),
+        "-c",
+        str(PYTEST_INI),
+        "--rootdir",
+        str(chapter.directory),
+        f"--capture={capture}",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:warnings",
+        "-p",
+        "no:logging",
+    ]
+    previous = os.environ.pop("PYTEST_ADDOPTS", None)
+    try:
+        code = pytest.main(args, plugins=plugins)
+    finally:
+        if previous is not None:
+            os.environ["PYTEST_ADDOPTS"] = previous
+    if plugin.collection_errors:
+        raise CourseError("the chapter's tests could not be collected: " + "; ".join(plugin.collection_errors))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise CourseError(f"pytest stopped with exit code {int(code)} while running the checks of {chapter.id}")
+    if not plugin.outcomes:
+        raise CourseError(f"no checks found for {chapter.id}" + (f" exercise {exercise}" if exercise else ""))
+    return list(plugin.outcomes.values())

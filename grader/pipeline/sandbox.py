@@ -1,0 +1,118 @@
+"""Stage 4, sandbox: run the learner's cells in their own process, and keep that process answering.
+
+A cell that never finishes is killed by the wall-clock limit; the process is then started again
+and the other cells replayed without it, so one endless loop costs only the exercise it is in.
+The same replay brings the process back if a test's request kills it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+from grader.models import CellRun, ErrorInfo
+from grader.pipeline.restore import Cell
+from grader.sandbox.limits import Limits
+from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
+
+MAX_RESTARTS = 3
+
+
+class SandboxSession:
+    """A learner process for one submission, restarted (cells replayed) when a limit kills it."""
+
+    def __init__(self, cells: list[Cell], scratch: Path, limits: Limits) -> None:
+        self.cells = cells
+        self.scratch = scratch
+        self.limits = limits
+        self.data_dir = scratch / "data"
+        self.runs: dict[int, CellRun] = {}
+        self.skipped: set[int] = set()
+        self.restarts = 0
+        self.process: LearnerProcess | None = None
+
+    def __enter__(self) -> SandboxSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> list[CellRun]:
+        """Start the process and run every cell; returns one record per cell."""
+        self._boot()
+        return [self.runs[cell.index] for cell in self.cells]
+
+    def _boot(self) -> None:
+        while True:
+            self.process = LearnerProcess(self.scratch / "home", self.limits)
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.process.start()
+            looping = self._run_cells(self.process)
+            if looping is None:
+                return
+            self.skipped.add(looping)
+            self.restarts += 1
+            if self.restarts > MAX_RESTARTS:
+                return
+
+    def _run_cells(self, process: LearnerProcess) -> int | None:
+        """Run the cells not skipped; the index of a cell that killed the process, if any."""
+        for cell in self.cells:
+            if cell.index in self.skipped:
+                continue
+            try:
+                answer = process.request("run_cell", {"source": cell.source}, timeout=self.limits.cell_timeout)
+            except LearnerDied as exc:
+                self.runs[cell.index] = CellRun(
+                    index=cell.index,
+                    grade_id=cell.grade_id,
+                    ok=False,
+                    timed_out=isinstance(exc, LearnerTimeout),
+                    error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
+                )
+                self._mark_unrun(after=cell.index)
+                return cell.index
+            error = answer.get("error")
+            self.runs[cell.index] = CellRun(
+                index=cell.index,
+                grade_id=cell.grade_id,
+                ok=bool(answer.get("ok")),
+                error=ErrorInfo.model_validate(error) if error else None,
+            )
+        return None
+
+    def _mark_unrun(self, after: int) -> None:
+        for cell in self.cells:
+            if cell.index > after and cell.index not in self.runs:
+                self.runs[cell.index] = CellRun(index=cell.index, grade_id=cell.grade_id, ok=False)
+
+    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A test's request; if an earlier request killed the process, it is started again first."""
+        if self.process is None or not self.process.alive:
+            if self.restarts >= MAX_RESTARTS:
+                raise LearnerDied("the learner process was restarted too often and is not started again")
+            self.restarts += 1
+            await asyncio.to_thread(self._boot)
+        assert self.process is not None
+        return await self.process.arequest(op, args)
+
+    def output(self) -> str:
+        return self.process.output.text() if self.process else ""
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class SandboxBackend:
+    """The fixtures' backend during grading: every request crosses into the learner process."""
+
+    def __init__(self, session: SandboxSession) -> None:
+        self.session = session
+        self.data_dir = session.data_dir
+
+    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        return await self.session.request(op, args)

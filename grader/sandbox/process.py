@@ -1,0 +1,209 @@
+"""The parent side of the learner process: start it with limits, talk to it, kill it.
+
+The RPC client is thread-based and returns ``concurrent.futures.Future`` objects, so it serves any
+event loop: pytest-asyncio gives every test its own loop, while one learner process lives for a
+whole submission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox.limits import Limits
+
+
+class LearnerDied(Exception):
+    """The learner process ended (killed by a limit, crashed, or exited) before answering."""
+
+
+class LearnerTimeout(LearnerDied):
+    """The learner process did not answer in time and was killed."""
+
+
+def learner_environment(scratch: Path) -> dict[str, str]:
+    """A stripped environment: nothing of the grader's secrets, paths or tokens leaks in."""
+    keep = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    return keep | {
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+        "IPYTHONDIR": str(scratch / ".ipython"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class BoundedOutput:
+    """Keeps the first ``limit`` bytes of what the learner prints and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def drain(self, stream: Any) -> None:
+        while chunk := stream.read(65536):
+            room = self.limit - len(self.kept)
+            self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - room)
+
+    def text(self) -> str:
+        text = self.kept.decode(errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output dropped]"
+        return text
+
+
+class LearnerProcess:
+    """One learner process: a Python running ``grader.sandbox.worker`` under resource limits."""
+
+    def __init__(self, scratch: Path, limits: Limits) -> None:
+        self.scratch = scratch
+        self.limits = limits
+        self.output = BoundedOutput(limits.output_bytes)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Future[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._dead: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._to_child = -1
+
+    def start(self) -> None:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        req_read, req_write = os.pipe()
+        ans_read, ans_write = os.pipe()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.sandbox.worker", str(req_read), str(ans_write)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(req_read, ans_write),
+            cwd=self.scratch,
+            env=learner_environment(self.scratch),
+            start_new_session=True,  # its own process group, so kill() reaches its children too
+            preexec_fn=self.limits.apply,
+        )
+        os.close(req_read)
+        os.close(ans_write)
+        self._to_child = req_write
+        ready: Future[dict[str, Any]] = Future()
+        self._pending[0] = ready
+        threading.Thread(target=self._read_answers, args=(ans_read,), daemon=True).start()
+        threading.Thread(target=self.output.drain, args=(self._proc.stdout,), daemon=True).start()
+        try:
+            ready.result(timeout=max(self.limits.request_timeout, 30.0))
+        except TimeoutError as exc:
+            self.kill("the learner process did not start in time")
+            raise LearnerTimeout("the learner process did not start in time") from exc
+
+    def _read_answers(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            for line in stream:
+                try:
+                    answer = json.loads(line)
+                    future = self._pending.pop(int(answer.pop("id")))
+                except (ValueError, KeyError, TypeError):
+                    continue  # garbage on the channel is ignored, never trusted
+                if not future.done():
+                    future.set_result(answer)
+        self._mark_dead(self._death_reason())
+
+    def _death_reason(self) -> str:
+        if self._dead:
+            return self._dead
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the learner process closed its answer channel"
+        if code < 0:
+            name = signal.Signals(-code).name
+            if -code == signal.SIGXCPU:
+                return (
+                    f"the learner process used up its CPU time ({self.limits.cpu_seconds} s) and was stopped ({name})"
+                )
+            return f"the learner process was killed by {name}"
+        return f"the learner process exited with code {code}"
+
+    def _mark_dead(self, reason: str) -> None:
+        with self._lock:
+            self._dead = self._dead or reason
+            pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(LearnerDied(self._dead))
+
+    @property
+    def alive(self) -> bool:
+        return self._dead is None and self._proc is not None and self._proc.poll() is None
+
+    def submit(self, op: str, args: dict[str, Any]) -> Future[dict[str, Any]]:
+        future: Future[dict[str, Any]] = Future()
+        with self._lock:
+            if self._dead is not None:
+                future.set_exception(LearnerDied(self._dead))
+                return future
+            request_id = next(self._ids)
+            self._pending[request_id] = future
+        data = (json.dumps({"id": request_id, "op": op, "args": args}) + "\n").encode()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._to_child, view) :]
+        except OSError:
+            self._mark_dead(self._death_reason())
+        return future
+
+    def request(self, op: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Blocking call, for the pipeline's own thread."""
+        future = self.submit(op, args)
+        limit = timeout or self.limits.request_timeout
+        try:
+            return future.result(timeout=limit)
+        except TimeoutError:
+            reason = f"no answer within {limit:g} s (an endless loop, or code that blocks the event loop)"
+            self.kill(reason)
+            raise LearnerTimeout(reason) from None
+
+    async def arequest(self, op: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Awaitable call from any event loop."""
+        future = self.submit(op, args)
+        limit = timeout or self.limits.request_timeout
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
+        except TimeoutError:
+            reason = f"no answer within {limit:g} s (an endless loop, or code that blocks the event loop)"
+            self.kill(reason)
+            raise LearnerTimeout(reason) from None
+
+    def kill(self, reason: str = "stopped by the grader") -> None:
+        with self._lock:
+            self._dead = self._dead or reason
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self._mark_dead(reason)
+
+    def stop(self) -> None:
+        if self.alive:
+            try:
+                os.write(self._to_child, b'{"op": "shutdown"}\n')
+                self._proc.wait(timeout=2)  # type: ignore[union-attr]
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill("finished")
+        if self._to_child >= 0:
+            os.close(self._to_child)
+            self._to_child = -1

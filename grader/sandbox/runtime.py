@@ -1,0 +1,166 @@
+"""The learner side: runs notebook cells and answers the grader's requests with plain data.
+
+The same ``LearnerRuntime`` serves the sandboxed worker process (requests arrive as JSON over a
+pipe) and the in-notebook check (requests are handed over in-process). Every answer is a JSON-able
+dict, so a test sees the same observations whichever side of a process boundary it runs on.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import inspect
+import itertools
+import json
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_statements", default=None)
+_listener_installed = False
+
+
+def _record_statement(conn, cursor, statement, parameters, context, executemany) -> None:
+    collected = _statements.get()
+    if collected is not None:
+        collected.append(statement)
+
+
+def install_statement_counter() -> None:
+    """Count every statement any SQLAlchemy engine sends, attributed to the request that sent it.
+
+    Listening on the ``Engine`` class catches the learner's engines whatever they are called; the
+    context variable follows each request through SQLAlchemy's greenlets, so concurrent requests
+    are counted apart.
+    """
+    global _listener_installed
+    if _listener_installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "before_cursor_execute", _record_statement)
+    _listener_installed = True
+
+
+def error_info(exc: BaseException) -> dict[str, str]:
+    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def jsonable(value: Any) -> Any:
+    """Round-trip through JSON so the in-process backend answers exactly what a pipe would carry."""
+    return json.loads(json.dumps(value, default=repr))
+
+
+def make_shell() -> InteractiveShell:
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.xmode = "Minimal"
+    return InteractiveShell.instance(config=config)
+
+
+def load_probe(source: str, name: str) -> Callable[..., Any]:
+    """Compile a probe the grader sent (the source of one top-level function) and return it."""
+    namespace: dict[str, Any] = {"__name__": "grader_probe"}
+    exec(compile(textwrap.dedent(source), f"<probe {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+async def maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class LearnerRuntime:
+    """Holds the learner's namespace and answers requests about it."""
+
+    def __init__(self, namespace: dict[str, Any], shell: InteractiveShell | None = None) -> None:
+        self.namespace = namespace
+        self.shell = shell
+        self._apps: dict[int, Any] = {}
+        self._clients: dict[int, Any] = {}
+        self._ids = itertools.count(1)
+        install_statement_counter()
+
+    async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Dispatch one request; the answer always carries the statements it caused."""
+        op = request.get("op")
+        method = getattr(self, f"op_{op}", None)
+        if method is None:
+            return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
+        collected: list[str] = []
+        token = _statements.set(collected)
+        try:
+            answer = await method(**request.get("args", {}))
+        except Exception as exc:  # the learner's failure is an observation, not a crash
+            answer = {"error": error_info(exc)}
+        finally:
+            _statements.reset(token)
+        answer["statements"] = collected
+        return jsonable(answer)
+
+    async def op_run_cell(self, source: str) -> dict[str, Any]:
+        if self.shell is None:
+            raise RuntimeError("this runtime has no shell to run cells in")
+        transformed = self.shell.transform_cell(source)
+        result = await self.shell.run_cell_async(source, store_history=False, transformed_cell=transformed)
+        exc = result.error_before_exec or result.error_in_exec
+        return {"ok": exc is None, "error": error_info(exc) if exc else None}
+
+    async def op_probe(self, source: str, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        probe = load_probe(source, name)
+        try:
+            value = await maybe_await(probe(self.namespace, **kwargs))
+        except Exception as exc:
+            return {"value": None, "error": error_info(exc)}
+        return {"value": value, "error": None}
+
+    async def op_call(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if name not in self.namespace:
+            return {"value": None, "error": {"type": "NameError", "message": f"name {name!r} is not defined"}}
+        try:
+            value = await maybe_await(self.namespace[name](*args, **kwargs))
+        except Exception as exc:
+            return {"value": None, "error": error_info(exc)}
+        return {"value": value, "error": None}
+
+    async def op_defined(self, names: list[str]) -> dict[str, Any]:
+        return {"value": {name: name in self.namespace for name in names}, "error": None}
+
+    async def op_app_start(self, source: str, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
+        factory = load_probe(source, name)
+        try:
+            app = await maybe_await(factory(self.namespace, **kwargs))
+        except Exception as exc:
+            return {"value": None, "error": error_info(exc)}
+        handle = next(self._ids)
+        self._apps[handle] = app
+        # Errors become 500 responses, as a real server would answer, instead of being re-raised.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self._clients[handle] = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        return {"value": handle, "error": None}
+
+    async def op_http(self, handle: int, method: str, url: str, headers: list[list[str]], body: str) -> dict[str, Any]:
+        client = self._clients[handle]
+        response = await client.request(
+            method, url, headers=[tuple(h) for h in headers], content=base64.b64decode(body)
+        )
+        return {
+            "status": response.status_code,
+            "headers": [[k, v] for k, v in response.headers.multi_items()],
+            "body": base64.b64encode(response.content).decode(),
+        }
+
+    async def op_app_stop(self, handle: int) -> dict[str, Any]:
+        client = self._clients.pop(handle, None)
+        self._apps.pop(handle, None)
+        if client is not None:
+            await client.aclose()
+        return {"value": None, "error": None}

@@ -1,0 +1,64 @@
+"""Entry point of the learner process: ``python -m grader.sandbox.worker IN_FD OUT_FD``.
+
+Requests arrive as JSON lines on IN_FD and answers leave on OUT_FD, each tagged with the request's
+id so that concurrent requests (two orders racing for the last copy) are answered independently.
+Whatever the learner's code prints goes to stdout/stderr, which the parent drains and truncates;
+it never shares a channel with the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+from grader.sandbox.runtime import LearnerRuntime, make_shell
+
+
+class Worker:
+    def __init__(self, in_fd: int, out_fd: int) -> None:
+        self.in_fd = in_fd
+        self.out_fd = out_fd
+        shell = make_shell()
+        self.runtime = LearnerRuntime(shell.user_ns, shell)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self.out_fd, view)
+            view = view[written:]
+
+    async def answer(self, request: dict[str, Any]) -> None:
+        answer = await self.runtime.handle(request)
+        answer["id"] = request.get("id")
+        self.send(answer)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=2**26)
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(self.in_fd, "rb", buffering=0)
+        )
+        self.send({"id": 0, "ready": True, "pid": os.getpid()})
+        while line := await reader.readline():
+            request = json.loads(line)
+            if request.get("op") == "shutdown":
+                break
+            task = asyncio.create_task(self.answer(request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+def main() -> None:
+    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    asyncio.run(Worker(in_fd, out_fd).serve())
+    # Learner threads or pending tasks must not keep a finished worker alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

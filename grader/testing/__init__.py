@@ -1,0 +1,1 @@
+"""The pytest side of grading: fixtures that are the tests' only window onto learner code."""

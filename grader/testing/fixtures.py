@@ -1,0 +1,153 @@
+"""What tests hold: observations of learner code, a client, the database, the statements sent."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import sqlite3
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field
+
+from grader.models import ErrorInfo
+from grader.testing.backend import Backend
+
+
+def probe_source(probe: Callable[..., Any]) -> tuple[str, str]:
+    """The source and name of a probe: a top-level function that imports what it uses."""
+    return textwrap.dedent(inspect.getsource(probe)), probe.__name__
+
+
+class Observation(BaseModel):
+    """What happened when learner code ran: a value, or the exception it raised."""
+
+    value: Any = None
+    error: ErrorInfo | None = None
+    statements: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def raised(self, *type_names: str) -> bool:
+        return self.error is not None and self.error.type in type_names
+
+    def describe_error(self) -> str:
+        if self.error is None:
+            return ""
+        if self.error.type == "NotImplementedError" and not self.error.message:
+            return "NotImplementedError (the exercise is not written yet)"
+        return f"{self.error.type}: {self.error.message}"
+
+
+class Learner:
+    """Calls learner functions and runs probes in the learner's process."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def _observe(self, op: str, args: dict[str, Any]) -> Observation:
+        return Observation.model_validate(await self.backend.request(op, args))
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Observation:
+        return await self._observe("call", {"name": name, "args": list(args), "kwargs": kwargs})
+
+    async def probe(self, probe: Callable[..., Any], **kwargs: Any) -> Observation:
+        source, name = probe_source(probe)
+        return await self._observe("probe", {"source": source, "name": name, "kwargs": kwargs})
+
+    async def defined(self, *names: str) -> dict[str, bool]:
+        answer = await self._observe("defined", {"names": list(names)})
+        return dict(answer.value or {})
+
+
+class StatementLog:
+    """The SQL statements the learner's code sent, one list per HTTP request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, list[str]]] = []
+
+    def record(self, label: str, statements: list[str]) -> None:
+        self.requests.append((label, statements))
+
+    @property
+    def last(self) -> list[str]:
+        return self.requests[-1][1] if self.requests else []
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+
+class Database:
+    """The grader's own connection to the SQLite file the learner's code is pointed at."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path)
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    def execute(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any] = ()) -> None:
+        with self._connect() as connection:
+            connection.execute(statement, parameters)
+
+    def rows(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._connect() as connection:
+            return [dict(row) for row in connection.execute(statement, parameters)]
+
+    def tables(self) -> list[str]:
+        found = self.rows("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        return [row["name"] for row in found if not row["name"].startswith("sqlite_")]
+
+    def columns(self, table: str) -> list[str]:
+        return [row["name"] for row in self.rows(f'PRAGMA table_info("{table}")')]
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, sorted: equal snapshots mean an unchanged database."""
+        with self._connect() as connection:
+            return {
+                table: sorted(tuple(row) for row in connection.execute(f'SELECT * FROM "{table}"'))
+                for table in self.tables()
+            }
+
+
+class LearnerTransport(httpx.AsyncBaseTransport):
+    """Carries httpx requests to the learner's app, wherever it runs, and logs its statements."""
+
+    def __init__(self, backend: Backend, handle: int, log: StatementLog) -> None:
+        self.backend = backend
+        self.handle = handle
+        self.log = log
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        answer = await self.backend.request(
+            "http",
+            {
+                "handle": self.handle,
+                "method": request.method,
+                "url": str(request.url),
+                "headers": [[k, v] for k, v in request.headers.multi_items()],
+                "body": base64.b64encode(body).decode(),
+            },
+        )
+        self.log.record(f"{request.method} {request.url.path}", answer.get("statements", []))
+        if answer.get("error"):
+            error = answer["error"]
+            raise httpx.TransportError(f"the learner's app could not answer: {error['type']}: {error['message']}")
+        return httpx.Response(
+            status_code=answer["status"],
+            headers=[tuple(h) for h in answer["headers"]],
+            content=base64.b64decode(answer["body"]),
+            request=request,
+        )

@@ -1,0 +1,166 @@
+"""The pytest plugin: fixtures bound to a backend, exercise selection, and verdict recording.
+
+Tests never touch learner objects; they receive observations through the fixtures defined here,
+so the same test file runs against the live kernel (``check()``) or a sandboxed process (grading).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from grader.checks import CheckFailure
+from grader.models import TestOutcome, Visibility
+from grader.sandbox.process import LearnerDied, LearnerTimeout
+from grader.testing.backend import Backend
+from grader.testing.fixtures import Database, Learner, LearnerTransport, StatementLog, probe_source
+
+MARKERS = {
+    "points(n)": "points this test is worth",
+    "exercise(id)": "the exercise (notebook task) this test grades",
+    "visibility(name)": "visible, hidden, after_due_date or after_published",
+}
+
+
+def _marker_arg(item: pytest.Item, name: str, default: Any) -> Any:
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker and marker.args else default
+
+
+def _display_name(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    if doc and doc.strip():
+        return doc.strip().splitlines()[0]
+    return item.name.removeprefix("test_").replace("_", " ")
+
+
+def _verdict(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str]:
+    """Message and hint for a failure, built so that no line of test code reaches the learner."""
+    if excinfo is None:
+        return "", ""
+    exc = excinfo.value
+    if isinstance(exc, CheckFailure):
+        return exc.message, exc.hint
+    if isinstance(exc, LearnerTimeout):
+        return (
+            f"Your code did not answer: {exc}.",
+            "Look for a loop that never ends, or blocking calls (time.sleep, requests) inside async code.",
+        )
+    if isinstance(exc, LearnerDied):
+        return (
+            f"Your code stopped the process it runs in: {exc}.",
+            "Check for code that exhausts memory, exits the interpreter, or kills processes.",
+        )
+    if isinstance(exc, AssertionError):
+        first = str(exc).split("\n", 1)[0].strip()
+        return (first if first and not first.startswith("assert ") else "A check failed."), ""
+    if isinstance(exc, httpx.TransportError):
+        return str(exc), ""
+    return f"The check could not run against your code: {type(exc).__name__}: {exc}", ""
+
+
+class GraderPlugin:
+    """Registered with ``pytest.main(plugins=[...])``; one instance per run."""
+
+    def __init__(self, backend: Backend, exercise: str | None = None, hidden_dir: Path | None = None) -> None:
+        self.backend = backend
+        self.exercise = exercise
+        self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
+        self.outcomes: dict[str, TestOutcome] = {}
+        self.collection_errors: list[str] = []
+
+    # -- configuration and selection -------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for signature, text in MARKERS.items():
+            config.addinivalue_line("markers", f"{signature}: {text}")
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.exercise is None:
+            return
+        keep = [item for item in items if _marker_arg(item, "exercise", None) == self.exercise]
+        deselected = [item for item in items if item not in keep]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext.splitlines()[-1:]}")
+
+    # -- verdicts --------------------------------------------------------------------
+    def _visibility(self, item: pytest.Item) -> Visibility:
+        default = Visibility.VISIBLE
+        if self.hidden_dir and Path(str(item.path)).resolve().is_relative_to(self.hidden_dir):
+            default = Visibility.HIDDEN
+        return Visibility(_marker_arg(item, "visibility", default))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
+        outcome = yield
+        report = outcome.get_result()
+        failed = report.failed or (report.when == "setup" and report.skipped)
+        if report.when != "call" and not failed:
+            return
+        message, hint = _verdict(call.excinfo if failed else None)
+        if report.skipped and report.when == "setup":
+            message = message or "This check was skipped."
+        previous = self.outcomes.get(item.nodeid)
+        if previous is not None and not previous.passed:
+            return  # the first failure (setup or call) is the one that explains the verdict
+        self.outcomes[item.nodeid] = TestOutcome(
+            nodeid=item.nodeid,
+            name=_display_name(item),
+            exercise=str(_marker_arg(item, "exercise", "")),
+            points=float(_marker_arg(item, "points", 1)),
+            visibility=self._visibility(item),
+            passed=not failed,
+            message=message,
+            hint=hint,
+        )
+
+    # -- fixtures ---------------------------------------------------------------------
+    @pytest.fixture
+    def learner(self) -> Learner:
+        return Learner(self.backend)
+
+    @pytest.fixture
+    def sql(self) -> StatementLog:
+        return StatementLog()
+
+    @pytest.fixture
+    def db(self, request: pytest.FixtureRequest) -> Database:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
+        path = self.backend.data_dir / f"{name}.sqlite"
+        path.unlink(missing_ok=True)
+        return Database(path)
+
+    @pytest.fixture
+    def app_probe(self) -> Any:
+        raise CheckFailure("This chapter's checks define no app to test.", "A chapter fixture `app_probe` is missing.")
+
+    @pytest.fixture
+    def app_kwargs(self, db: Database) -> dict[str, Any]:
+        return {"database_url": db.url}
+
+    @pytest.fixture
+    async def client(
+        self, app_probe: Any, app_kwargs: dict[str, Any], sql: StatementLog
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        source, name = probe_source(app_probe)
+        answer = await self.backend.request("app_start", {"source": source, "name": name, "kwargs": app_kwargs})
+        if answer.get("error"):
+            error = answer["error"]
+            raise CheckFailure(
+                f"Your app could not be built: {error['type']}: {error['message']}",
+                "Run the notebook top to bottom and make sure the cell that defines the app runs without error.",
+            )
+        handle = answer["value"]
+        transport = LearnerTransport(self.backend, handle, sql)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+        await self.backend.request("app_stop", {"handle": handle})
