@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from grader.grade_one import GradeRequest
 from grader.models import ExtraData, Status, Submission, SubmissionResult
 from grader.pipeline.score import error_result
 from grader.pipeline.write import read_results, write_csv, write_result
+from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
 SUBMITTED = "submitted"
@@ -74,12 +76,16 @@ def _error_row(submission: Submission, message: str, elapsed: float) -> Submissi
     return error_result(extra, message, elapsed)
 
 
-def grade_in_subprocess(submission: Submission, course: Course, limits: Limits) -> SubmissionResult:
+def grade_in_subprocess(
+    submission: Submission, course: Course, limits: Limits, isolation: Isolation | None = None
+) -> SubmissionResult:
     """Grade in a fresh grading process; whatever happens to it, return a row."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="workbook-batch-") as tmp:
         request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request = GradeRequest(submission=submission, course_root=course.root, limits=limits)
+        request = GradeRequest(
+            submission=submission, course_root=course.root, limits=limits, isolation=isolation or Isolation()
+        )
         request_path.write_text(request.model_dump_json())
         try:
             completed = subprocess.run(
@@ -109,12 +115,26 @@ def grade_batch(
     out: Path,
     limits: Limits,
     jobs: int = 1,
+    isolation: Isolation | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission, writing each row as soon as it is known, then ``grades.csv``."""
     results: list[SubmissionResult] = []
+    base = isolation or Isolation()
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, jobs)):
+        slots.put(slot)
+
+    def grade_in_slot(submission: Submission) -> SubmissionResult:
+        """Concurrent learner processes never share a uid: each grading holds a slot while it runs."""
+        slot = slots.get()
+        try:
+            return grade_in_subprocess(submission, course, limits, base.model_copy(update={"slot": slot}))
+        finally:
+            slots.put(slot)
+
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_in_subprocess, s, course, limits): s for s in submissions}
+        futures = {pool.submit(grade_in_slot, s): s for s in submissions}
         for future in as_completed(futures):
             try:
                 result = future.result()

@@ -17,15 +17,35 @@ from grader.grade import grade_submission
 from grader.models import Status, SubmissionResult
 from grader.release import release as release_chapters
 from grader.report_terminal import print_results
+from grader.sandbox.isolation import Isolation, IsolationMode, MissingLayers, check_isolation
 from grader.sandbox.limits import Limits
 
 app = typer.Typer(help="Check, grade and release the Async API Workbook.", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
+IsolationOption = Annotated[
+    IsolationMode,
+    typer.Option(help="required: refuse to grade without every sandbox layer; available: warn and go on; off."),
+]
 CourseOption = Annotated[
     Path | None,
     typer.Option("--course", help="Course root (folder with nbgrader_config.py); default: found from here."),
 ]
+
+
+def _isolation(mode: IsolationMode, hide: list[Path]) -> Isolation:
+    """Say once what the sandbox lacks on this machine; refuse if every layer is required."""
+    isolation = Isolation(mode=mode, hide=[p.resolve() for p in hide])
+    try:
+        missing = check_isolation(isolation)
+    except MissingLayers as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for layer in missing:
+        console.print(f"[yellow]warning:[/yellow] sandbox layer missing: {layer}")
+    if mode is IsolationMode.OFF:
+        console.print("[yellow]warning:[/yellow] isolation is off: learner code runs with the grader's rights")
+    return isolation
 
 
 def _course(course: Path | None, near: Path | None = None) -> Course:
@@ -48,11 +68,13 @@ def check(
     notebook: Annotated[Path, typer.Argument(help="A saved notebook.", exists=True, dir_okay=False)],
     course: CourseOption = None,
     assignment: Annotated[str | None, typer.Option(help="The chapter, if the notebook's metadata lost it.")] = None,
+    isolation: IsolationOption = IsolationMode.AVAILABLE,
 ) -> None:
     """Run the visible checks of one saved notebook; exit 0 only if all pass."""
     course_ = _course(course, notebook)
+    sandbox = _isolation(isolation, [notebook.parent])
     submission = identify(notebook, course_, assignment, None)
-    result = grade_submission(submission, course_, Limits(), include_hidden=False)
+    result = grade_submission(submission, course_, Limits(), include_hidden=False, isolation=sandbox)
     if result.status is Status.ERROR:
         console.print(f"[red]error:[/red] {result.extra_data.message}")
         raise typer.Exit(2)
@@ -72,14 +94,18 @@ def grade(
     course: CourseOption = None,
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per submission.")] = Limits().submission_timeout,
     memory_mb: Annotated[int, typer.Option(help="Memory limit of a learner process, in MiB.")] = Limits().memory_mb,
+    cell_timeout: Annotated[float, typer.Option(help="Wall-clock seconds per notebook cell.")] = Limits().cell_timeout,
+    isolation: IsolationOption = IsolationMode.AVAILABLE,
 ) -> None:
     """Grade submissions with visible and hidden checks; write results JSON and grades.csv."""
     course_ = _course(course, paths[0])
+    out.mkdir(parents=True, exist_ok=True)
+    sandbox = _isolation(isolation, [*paths, out])
     submissions = discover(paths, course_, assignment, student)
     if not submissions:
         console.print("[yellow]no notebooks found[/yellow]")
         raise typer.Exit(2)
-    limits = Limits(submission_timeout=timeout, memory_mb=memory_mb)
+    limits = Limits(submission_timeout=timeout, memory_mb=memory_mb, cell_timeout=cell_timeout)
     with Progress(
         TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -88,7 +114,7 @@ def grade(
         def advance(result: SubmissionResult) -> None:
             progress.advance(task)
 
-        results = grade_batch(submissions, course_, out, limits, jobs=jobs, on_result=advance)
+        results = grade_batch(submissions, course_, out, limits, jobs=jobs, isolation=sandbox, on_result=advance)
     errors = sum(r.status is Status.ERROR for r in results)
     console.print(f"{len(results)} graded ({errors} with errors); results in {out}/results, table in {out}/grades.csv")
 

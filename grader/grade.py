@@ -19,6 +19,7 @@ from grader.pipeline.restore import restore
 from grader.pipeline.run_tests import run_tests
 from grader.pipeline.sandbox import SandboxBackend, SandboxSession
 from grader.pipeline.score import error_result, score
+from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
 METADATA_KEY = "workbook"
@@ -48,7 +49,12 @@ def peek_chapter(path: Path) -> str | None:
 
 
 def grade_submission(
-    submission: Submission, course: Course, limits: Limits, *, include_hidden: bool = True
+    submission: Submission,
+    course: Course,
+    limits: Limits,
+    *,
+    include_hidden: bool = True,
+    isolation: Isolation | None = None,
 ) -> SubmissionResult:
     started = time.perf_counter()
     extra = ExtraData(
@@ -64,13 +70,19 @@ def grade_submission(
                 f"{submission.path.name}: cannot tell which chapter this notebook is "
                 "(its metadata lost the chapter); grade it with --assignment CHAPTER"
             )
-        return _grade(submission, course, limits, extra, started, include_hidden)
+        return _grade(submission, course, limits, extra, started, include_hidden, isolation or Isolation())
     except (GradingError, CourseError) as exc:
         return error_result(extra, str(exc), time.perf_counter() - started)
 
 
 def _grade(
-    submission: Submission, course: Course, limits: Limits, extra: ExtraData, started: float, include_hidden: bool
+    submission: Submission,
+    course: Course,
+    limits: Limits,
+    extra: ExtraData,
+    started: float,
+    include_hidden: bool,
+    isolation: Isolation,
 ) -> SubmissionResult:
     assert submission.assignment is not None
     chapter = course.chapter(submission.assignment)
@@ -80,7 +92,7 @@ def _grade(
     hidden = chapter.hidden_tests if include_hidden else None
     with (
         tempfile.TemporaryDirectory(prefix="workbook-grade-") as scratch,
-        SandboxSession(cells, Path(scratch), limits) as session,
+        SandboxSession(cells, Path(scratch), limits, isolation) as session,
     ):
         runs = session.start()
         outcomes = run_tests(chapter, SandboxBackend(session), hidden_tests=hidden)

@@ -15,6 +15,7 @@ from grader.course import Course
 from grader.grade import grade_submission
 from grader.models import Submission
 from grader.pipeline.write import atomic_write
+from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
 
@@ -22,12 +23,13 @@ class GradeRequest(BaseModel):
     submission: Submission
     course_root: Path
     limits: Limits
+    isolation: Isolation = Isolation()
 
 
 def main() -> None:
     request = GradeRequest.model_validate_json(Path(sys.argv[1]).read_text())
     course = Course.at(request.course_root)
-    result = grade_submission(request.submission, course, request.limits)
+    result = grade_submission(request.submission, course, request.limits, isolation=request.isolation)
     atomic_write(Path(sys.argv[2]), result.model_dump_json())
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from grader.models import CellRun, ErrorInfo
 from grader.pipeline.restore import Cell
+from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
 
@@ -23,10 +24,11 @@ MAX_RESTARTS = 3
 class SandboxSession:
     """A learner process for one submission, restarted (cells replayed) when a limit kills it."""
 
-    def __init__(self, cells: list[Cell], scratch: Path, limits: Limits) -> None:
+    def __init__(self, cells: list[Cell], scratch: Path, limits: Limits, isolation: Isolation | None = None) -> None:
         self.cells = cells
         self.scratch = scratch
         self.limits = limits
+        self.isolation = isolation or Isolation()
         self.data_dir = scratch / "data"
         self.runs: dict[int, CellRun] = {}
         self.skipped: set[int] = set()
@@ -46,7 +48,7 @@ class SandboxSession:
 
     def _boot(self) -> None:
         while True:
-            self.process = LearnerProcess(self.scratch / "home", self.limits)
+            self.process = LearnerProcess(self.scratch, self.limits, self.isolation)
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.process.start()
             looping = self._run_cells(self.process)

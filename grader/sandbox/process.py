@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from grader.sandbox.isolation import Isolation, prepare_scratch, wrap
 from grader.sandbox.limits import Limits
 
 
@@ -67,9 +68,11 @@ class BoundedOutput:
 class LearnerProcess:
     """One learner process: a Python running ``grader.sandbox.worker`` under resource limits."""
 
-    def __init__(self, scratch: Path, limits: Limits) -> None:
+    def __init__(self, scratch: Path, limits: Limits, isolation: Isolation | None = None) -> None:
         self.scratch = scratch
+        self.home = scratch / "home"
         self.limits = limits
+        self.isolation = isolation or Isolation()
         self.output = BoundedOutput(limits.output_bytes)
         self._ids = itertools.count(1)
         self._pending: dict[int, Future[dict[str, Any]]] = {}
@@ -79,17 +82,19 @@ class LearnerProcess:
         self._to_child = -1
 
     def start(self) -> None:
-        self.scratch.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        prepare_scratch(self.scratch, self.isolation)
         req_read, req_write = os.pipe()
         ans_read, ans_write = os.pipe()
+        command = [sys.executable, "-m", "grader.sandbox.worker", str(req_read), str(ans_write)]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.worker", str(req_read), str(ans_write)],
+            wrap(command, self.scratch, self.isolation),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             pass_fds=(req_read, ans_write),
-            cwd=self.scratch,
-            env=learner_environment(self.scratch),
+            cwd=self.home,
+            env=learner_environment(self.home),
             start_new_session=True,  # its own process group, so kill() reaches its children too
             preexec_fn=self.limits.apply,
         )

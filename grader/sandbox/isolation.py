@@ -1,0 +1,125 @@
+"""Isolation layers around the learner process, built from bubblewrap and setpriv.
+
+Layers: an unprivileged uid per concurrent slot (so RLIMIT_NPROC counts and no file of the grader
+is writable), a PID namespace (nothing the learner starts outlives it, ``setsid()`` included), no
+network, a private ``/tmp``, a read-only root, and no view at all of the course's files (solutions,
+hidden tests), the submissions or the grader's outputs. Where the machine lacks a layer the grader
+says so once and, as configured, refuses (``required``) or goes on without it (``available``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+import grader
+
+UID_BASE = 61000
+
+
+class IsolationMode(StrEnum):
+    REQUIRED = "required"
+    AVAILABLE = "available"
+    OFF = "off"
+
+
+class Isolation(BaseModel):
+    """How to isolate one learner process; ``slot`` picks its uid when the grader runs as root."""
+
+    mode: IsolationMode = IsolationMode.AVAILABLE
+    slot: int = 0
+    hide: list[Path] = Field(default_factory=list)
+
+    @property
+    def uid(self) -> int:
+        return UID_BASE + self.slot
+
+
+class MissingLayers(Exception):
+    """``required`` isolation was asked for on a machine that lacks a layer."""
+
+
+@cache
+def missing_layers() -> tuple[str, ...]:
+    """What this machine cannot provide, in words an operator can act on."""
+    missing = []
+    if shutil.which("bwrap") is None:
+        missing.append(
+            "bubblewrap is not installed (apt-get install bubblewrap): no PID or network namespace, "
+            "and learner code can read the course files"
+        )
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        missing.append("setpriv is not installed (util-linux): learner code would run as root")
+    return tuple(missing)
+
+
+def check_isolation(isolation: Isolation) -> tuple[str, ...]:
+    """The missing layers, or ``MissingLayers`` if they are required."""
+    if isolation.mode is IsolationMode.OFF:
+        return ()
+    missing = missing_layers()
+    if missing and isolation.mode is IsolationMode.REQUIRED:
+        raise MissingLayers("isolation is required but " + "; ".join(missing))
+    return missing
+
+
+def _exposed_paths() -> list[Path]:
+    """What the learner's Python needs to run: the interpreter, the venv, the grader package."""
+    paths = {
+        Path(os.path.realpath(sys.base_prefix)),
+        Path(os.path.realpath(sys.prefix)),
+        Path(grader.__file__).resolve().parent,
+    }
+    return sorted(paths, key=lambda p: len(p.parts))
+
+
+def _course_root() -> Path:
+    """The checkout the grader runs from (solutions and hidden tests live there in development)."""
+    return Path(grader.__file__).resolve().parent.parent
+
+
+def _hidden_folders(extra: list[Path]) -> list[Path]:
+    """Folders replaced by an empty tmpfs: homes, the course checkout, submissions, outputs."""
+    folders = [Path("/root"), Path("/home"), Path("/var/tmp"), _course_root()]
+    for path in extra:
+        folder = path if path.is_dir() else path.parent  # a tmpfs can only cover a folder
+        if folder != Path("/"):
+            folders.append(folder)
+    return [folder for folder in dict.fromkeys(folders) if folder.is_dir()]
+
+
+def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
+    """``command`` run inside bubblewrap (and as the slot's uid when we are root)."""
+    if isolation.mode is IsolationMode.OFF or missing_layers():
+        return command
+    root = os.geteuid() == 0
+    args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+    if not root:
+        args.append("--unshare-user")
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    for hidden in _hidden_folders(isolation.hide):
+        args += ["--tmpfs", str(hidden)]
+    for path in _exposed_paths():
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    args.append("--")
+    if root:
+        uid = str(isolation.uid)
+        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+    return args + command
+
+
+def prepare_scratch(scratch: Path, isolation: Isolation) -> None:
+    """Give the scratch folder to the slot's uid, so the learner can write there and nowhere else."""
+    if os.geteuid() != 0 or isolation.mode is IsolationMode.OFF or missing_layers():
+        return
+    for folder, _, files in os.walk(scratch):
+        os.chown(folder, isolation.uid, isolation.uid)
+        for name in files:
+            os.chown(os.path.join(folder, name), isolation.uid, isolation.uid)
