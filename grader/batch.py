@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from grader.grade import grader_version, peek_chapter
 from grader.grade_one import GradeRequest
 from grader.models import ExtraData, Status, Submission, SubmissionResult
 from grader.pipeline.score import error_result
-from grader.pipeline.write import read_results, write_csv, write_result
+from grader.pipeline.write import read_results, result_path, write_csv, write_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
@@ -45,7 +46,14 @@ def identify(path: Path, course: Course, assignment: str | None, student: str | 
     if chapter is None:
         chapter = next((c for c in (path.stem, path.parent.name) if c in course.chapter_ids), None)
     student_id = nbgrader[0] if nbgrader else (student or path.stem)
-    return Submission(path=path, student_id=student_id, assignment=chapter)
+    return Submission(path=path, student_id=student_id, assignment=chapter, sha256=file_sha256(path))
+
+
+def file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def discover(
@@ -71,9 +79,20 @@ def _error_row(submission: Submission, message: str, elapsed: float) -> Submissi
         assignment=submission.assignment or "unknown",
         status=Status.ERROR,
         notebook=str(submission.path),
+        notebook_sha256=submission.sha256,
         grader_version=grader_version(),
     )
     return error_result(extra, message, elapsed)
+
+
+def already_graded(out: Path, submission: Submission) -> bool:
+    """A row exists for these exact notebook bytes (a resumed run skips it)."""
+    path = result_path(out, submission.assignment or "unknown", submission.student_id)
+    try:
+        previous = SubmissionResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError):
+        return False
+    return bool(submission.sha256) and previous.extra_data.notebook_sha256 == submission.sha256
 
 
 def grade_in_subprocess(
@@ -117,9 +136,22 @@ def grade_batch(
     jobs: int = 1,
     isolation: Isolation | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
+    force: bool = False,
 ) -> list[SubmissionResult]:
-    """Grade every submission, writing each row as soon as it is known, then ``grades.csv``."""
+    """Grade every submission, writing each row as soon as it is known, then ``grades.csv``.
+
+    A row is final once written, so a run that was killed and started again grades only what is
+    missing (or whose notebook changed); ``force`` grades everything again.
+    """
     results: list[SubmissionResult] = []
+    todo = submissions if force else [s for s in submissions if not already_graded(out, s)]
+    for skipped in (s for s in submissions if s not in todo):
+        previous = SubmissionResult.model_validate_json(
+            result_path(out, skipped.assignment or "unknown", skipped.student_id).read_text(encoding="utf-8")
+        )
+        results.append(previous)
+        if on_result:
+            on_result(previous)
     base = isolation or Isolation()
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(max(1, jobs)):
@@ -134,7 +166,7 @@ def grade_batch(
             slots.put(slot)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_in_slot, s): s for s in submissions}
+        futures = {pool.submit(grade_in_slot, s): s for s in todo}
         for future in as_completed(futures):
             try:
                 result = future.result()

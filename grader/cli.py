@@ -96,8 +96,13 @@ def grade(
     memory_mb: Annotated[int, typer.Option(help="Memory limit of a learner process, in MiB.")] = Limits().memory_mb,
     cell_timeout: Annotated[float, typer.Option(help="Wall-clock seconds per notebook cell.")] = Limits().cell_timeout,
     isolation: IsolationOption = IsolationMode.AVAILABLE,
+    force: Annotated[bool, typer.Option(help="Grade again submissions that already have a row.")] = False,
 ) -> None:
-    """Grade submissions with visible and hidden checks; write results JSON and grades.csv."""
+    """Grade submissions with visible and hidden checks; write results JSON and grades.csv.
+
+    Rows are written as each submission finishes; run the same command again after an interruption
+    and only the submissions without a row (or whose notebook changed) are graded.
+    """
     course_ = _course(course, paths[0])
     out.mkdir(parents=True, exist_ok=True)
     sandbox = _isolation(isolation, [*paths, out])
@@ -114,7 +119,9 @@ def grade(
         def advance(result: SubmissionResult) -> None:
             progress.advance(task)
 
-        results = grade_batch(submissions, course_, out, limits, jobs=jobs, isolation=sandbox, on_result=advance)
+        results = grade_batch(
+            submissions, course_, out, limits, jobs=jobs, isolation=sandbox, on_result=advance, force=force
+        )
     errors = sum(r.status is Status.ERROR for r in results)
     console.print(f"{len(results)} graded ({errors} with errors); results in {out}/results, table in {out}/grades.csv")
 

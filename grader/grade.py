@@ -62,6 +62,7 @@ def grade_submission(
         assignment=submission.assignment or "unknown",
         status=Status.ERROR,
         notebook=str(submission.path),
+        notebook_sha256=submission.sha256,
         grader_version=grader_version(),
     )
     try:

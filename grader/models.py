@@ -46,6 +46,7 @@ class Submission(BaseModel):
     path: Path
     student_id: str
     assignment: str | None = None
+    sha256: str = ""
 
 
 class TestOutcome(BaseModel):
@@ -83,6 +84,7 @@ class ExtraData(BaseModel):
     status: Status
     message: str = ""
     notebook: str = ""
+    notebook_sha256: str = ""
     cells: list[CellRun] = Field(default_factory=list)
     restored_cells: list[str] = Field(default_factory=list)
     tampered_cells: list[str] = Field(default_factory=list)

@@ -53,7 +53,9 @@ def run_tests(
         plugins.append(fixtures)
     # Only the plugins checks use: auto-loading every installed one costs ~0.4 s per run, and
     # checks fail through expect(), so pytest's assertion rewriting is not needed either.
-    options = "--disable-plugin-autoload -p pytest_asyncio.plugin --assert=plain -p no:terminal -p no:warnings -p no:logging"
+    options = (
+        "--disable-plugin-autoload -p pytest_asyncio.plugin --assert=plain -p no:terminal -p no:warnings -p no:logging"
+    )
     args = [
         *map(str, paths),
         *("-c", str(PYTEST_INI), "--rootdir", str(chapter.directory), f"--capture={capture}"),

@@ -15,6 +15,7 @@ class Limits(BaseModel):
     cpu_seconds: int = 120
     file_size_mb: int = 64
     open_files: int = 256
+    processes: int = 256  # threads count too: aiosqlite runs one per connection
     cell_timeout: float = 10.0
     request_timeout: float = 10.0
     submission_timeout: float = 180.0
@@ -28,4 +29,6 @@ class Limits(BaseModel):
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_mb * mb, self.file_size_mb * mb))
         resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Counted per uid, so it bites once the sandbox has switched to the slot's uid (root is exempt).
+        resource.setrlimit(resource.RLIMIT_NPROC, (self.processes, self.processes))
         os.umask(0o077)

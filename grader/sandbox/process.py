@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -74,7 +74,6 @@ class LearnerProcess:
         self.limits = limits
         self.isolation = isolation or Isolation()
         self.output = BoundedOutput(limits.output_bytes)
-        self._ids = itertools.count(1)
         self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._dead: str | None = None
@@ -158,7 +157,7 @@ class LearnerProcess:
             if self._dead is not None:
                 future.set_exception(LearnerDied(self._dead))
                 return future
-            request_id = next(self._ids)
+            request_id = secrets.randbits(62)  # unguessable, so learner code cannot answer in our place
             self._pending[request_id] = future
         data = (json.dumps({"id": request_id, "op": op, "args": args}) + "\n").encode()
         try:
