@@ -116,10 +116,20 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
 
 
 def prepare_scratch(scratch: Path, isolation: Isolation) -> None:
-    """Give the scratch folder to the slot's uid, so the learner can write there and nowhere else."""
+    """Give the folders inside ``scratch`` (home, data) to the slot's uid; ``scratch`` stays root's.
+
+    The learner can then write in its folders but not rename or replace them (the grader later
+    creates database files in ``data``). lchown: on a restart the learner has had the folders, and
+    a symlink it left there must not make root hand it a file elsewhere; os.walk does not descend
+    into symlinked folders.
+    """
     if os.geteuid() != 0 or isolation.mode is IsolationMode.OFF or missing_layers():
         return
-    for folder, _, files in os.walk(scratch):
-        os.chown(folder, isolation.uid, isolation.uid)
-        for name in files:
-            os.chown(os.path.join(folder, name), isolation.uid, isolation.uid)
+    os.chmod(scratch, 0o755)
+    for child in scratch.iterdir():
+        if child.is_symlink() or not child.is_dir():
+            continue
+        for folder, folders, files in os.walk(child):
+            for name in [*folders, *files]:
+                os.lchown(os.path.join(folder, name), isolation.uid, isolation.uid)
+            os.lchown(folder, isolation.uid, isolation.uid)

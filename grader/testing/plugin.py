@@ -138,10 +138,15 @@ class GraderPlugin:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
         path = self.backend.data_dir / f"{name}.sqlite"
         path.unlink(missing_ok=True)
-        path.touch()
-        owner = self.backend.data_dir.stat()
-        if os.geteuid() == 0 and owner.st_uid != 0:  # the sandboxed learner must be able to write it
-            os.chown(path, owner.st_uid, owner.st_gid)
+        # O_EXCL | O_NOFOLLOW: the learner process shares this folder and could plant a symlink here
+        # for root to chown; the sandboxed learner must own the file to write to it.
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_WRONLY, 0o600)
+        try:
+            owner = os.stat(self.backend.data_dir, follow_symlinks=False)
+            if os.geteuid() == 0 and owner.st_uid != 0:
+                os.fchown(fd, owner.st_uid, owner.st_gid)
+        finally:
+            os.close(fd)
         return Database(path)
 
     @pytest.fixture
