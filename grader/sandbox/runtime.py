@@ -46,8 +46,13 @@ def install_statement_counter() -> None:
     _listener_installed = True
 
 
+MAX_ERROR_TEXT = 500
+
+
 def error_info(exc: BaseException) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    """An exception as plain data. Its text is the learner's and may end up in their feedback, so it
+    is kept short: a long message is a way to smuggle out what a probe looked like."""
+    return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_ERROR_TEXT]}
 
 
 def jsonable(value: Any) -> Any:
@@ -66,7 +71,9 @@ def make_shell() -> InteractiveShell:
 def load_probe(source: str, name: str) -> Callable[..., Any]:
     """Compile a probe the grader sent (the source of one top-level function) and return it."""
     namespace: dict[str, Any] = {"__name__": "grader_probe"}
-    exec(compile(textwrap.dedent(source), f"<probe {name}>", "exec"), namespace)
+    # dont_inherit: this module's `from __future__ import annotations` must not turn the annotations
+    # of a probe's models (Mapped[int], pydantic fields) into strings that cannot be resolved.
+    exec(compile(textwrap.dedent(source), f"<probe {name}>", "exec", dont_inherit=True), namespace)
     return namespace[name]
 
 

@@ -31,7 +31,11 @@ async def test_greet_is_async_and_yields(learner):
     """greet is an async def that awaits asyncio.sleep(0)"""
     observed = await learner.probe(greet_yields_to_loop)
     expect(observed.ok, f"`await greet('Ada')` raised {observed.describe_error()}.")
-    expect(observed.value["async"], "`greet` is missing or not a coroutine function.", "Write `async def greet(...)`, not `def`.")
+    expect(
+        observed.value["async"],
+        "`greet` is missing or not a coroutine function.",
+        "Write `async def greet(...)`, not `def`.",
+    )
     expect(
         observed.value["yielded"],
         "`greet` never gave the event loop a turn.",

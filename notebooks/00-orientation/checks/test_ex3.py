@@ -11,7 +11,11 @@ pytestmark = pytest.mark.exercise("ex3")
 async def test_health(client):
     """GET /health answers 200 {"status": "ok"}"""
     response = await client.get("/health")
-    expect(response.status_code == 200, f"GET /health answered {response.status_code}.", "Is the route `@app.get(\"/health\")`?")
+    expect(
+        response.status_code == 200,
+        f"GET /health answered {response.status_code}.",
+        'Is the route `@app.get("/health")`?',
+    )
     expect(response.json() == {"status": "ok"}, f"GET /health returned {response.text}.")
 
 
@@ -19,5 +23,7 @@ async def test_health(client):
 async def test_greet_route(client):
     """GET /greet/Ada answers {"message": "Hello, Ada!"}"""
     response = await client.get("/greet/Ada")
-    expect(response.status_code == 200, f"GET /greet/Ada answered {response.status_code}.", "The path is `/greet/{name}`.")
+    expect(
+        response.status_code == 200, f"GET /greet/Ada answered {response.status_code}.", "The path is `/greet/{name}`."
+    )
     expect(response.json() == {"message": "Hello, Ada!"}, f"GET /greet/Ada returned {response.text}.")

@@ -24,5 +24,13 @@ async def test_call_health_is_async(learner):
 async def test_call_health(learner):
     """await call_health() returns {"status": "ok"}"""
     observed = await learner.call("call_health")
-    expect(observed.ok, f"`await call_health()` raised {observed.describe_error()}.", "Use `async with httpx.AsyncClient(...) as client:`.")
-    expect(observed.value == {"status": "ok"}, f"`await call_health()` returned {observed.value!r}.", "Return `response.json()`.")
+    expect(
+        observed.ok,
+        f"`await call_health()` raised {observed.describe_error()}.",
+        "Use `async with httpx.AsyncClient(...) as client:`.",
+    )
+    expect(
+        observed.value == {"status": "ok"},
+        f"`await call_health()` returned {observed.value!r}.",
+        "Return `response.json()`.",
+    )

@@ -1,0 +1,93 @@
+"""Exercise 1: Settings, get_settings and SettingsDep."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex1")
+
+
+async def settings_from_defaults_and_environment(ns):
+    import os
+
+    if "Settings" not in ns:
+        raise NameError("name 'Settings' is not defined")
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("BOOKSHOP_")}
+    try:
+        defaults = ns["Settings"]()
+        os.environ["BOOKSHOP_PAGE_SIZE"] = "5"
+        os.environ["BOOKSHOP_DATABASE_URL"] = "sqlite+aiosqlite:///from-environment.sqlite"
+        from_env = ns["Settings"]()
+    finally:
+        os.environ.pop("BOOKSHOP_PAGE_SIZE", None)
+        os.environ.pop("BOOKSHOP_DATABASE_URL", None)
+        os.environ.update(saved)
+    return {
+        "defaults": [defaults.database_url, defaults.page_size],
+        "environment": [from_env.database_url, from_env.page_size],
+    }
+
+
+async def settings_seen_by_two_apps(ns):
+    """Two apps with different settings in app.state; a route on each reads them through SettingsDep."""
+    import httpx
+    from fastapi import FastAPI
+
+    for name in ("Settings", "SettingsDep"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    settings_dep = ns["SettingsDep"]
+    seen = []
+    for page_size in (7, 3):
+        app = FastAPI()
+        app.state.settings = ns["Settings"](
+            database_url=f"sqlite+aiosqlite:///app-{page_size}.sqlite", page_size=page_size
+        )
+
+        async def page(settings):
+            return {"page_size": settings.page_size}
+
+        page.__annotations__ = {"settings": settings_dep}
+        app.add_api_route("/page", page, methods=["GET"])
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/page")
+        seen.append([response.status_code, response.json() if response.status_code == 200 else response.text])
+    return seen
+
+
+@pytest.mark.points(1)
+async def test_settings_defaults_and_environment(learner):
+    """Settings has the contract's defaults and reads BOOKSHOP_* variables"""
+    observed = await learner.probe(settings_from_defaults_and_environment)
+    expect(observed.ok, f"`Settings()` raised {observed.describe_error()}.", "Give both fields a default value.")
+    expect(
+        observed.value["defaults"] == ["sqlite+aiosqlite:///bookshop.sqlite", 20],
+        f"`Settings()` gave database_url, page_size = {observed.value['defaults']}, "
+        "expected 'sqlite+aiosqlite:///bookshop.sqlite' and 20.",
+        "Declare `database_url: str = ...` and `page_size: int = ...` in the class body.",
+    )
+    expect(
+        observed.value["environment"] == ["sqlite+aiosqlite:///from-environment.sqlite", 5],
+        f"With BOOKSHOP_PAGE_SIZE=5 and BOOKSHOP_DATABASE_URL set, `Settings()` gave {observed.value['environment']}.",
+        'Keep `model_config = SettingsConfigDict(env_prefix="BOOKSHOP_")` and the field names of the contract.',
+    )
+
+
+@pytest.mark.points(1)
+async def test_get_settings_reads_the_app(learner):
+    """get_settings returns the settings of the app handling the request"""
+    observed = await learner.probe(settings_seen_by_two_apps)
+    expect(observed.ok, f"Building a route on `SettingsDep` raised {observed.describe_error()}.")
+    first, second = observed.value
+    expect(
+        first[0] == 200 and second[0] == 200,
+        f"A route using `SettingsDep` answered {first[0]} and {second[0]}: {first[1]} / {second[1]}.",
+        "get_settings takes `request: Request` and returns `request.app.state.settings`.",
+    )
+    expect(
+        first[1] == {"page_size": 7} and second[1] == {"page_size": 3},
+        f"Two apps whose settings say page_size 7 and 3 saw {first[1]['page_size']} and {second[1]['page_size']} "
+        "through `SettingsDep`: get_settings ignores the app's settings.",
+        "Return `request.app.state.settings`, not a `Settings()` made at import time or cached with lru_cache.",
+    )

@@ -1,0 +1,69 @@
+"""Exercise 3: the services."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex3")
+
+
+def outcome(observed, call):
+    """The service's result, or a failed check naming what it raised."""
+    expect(observed.ok, f"`{call}` could not run: {observed.describe_error()}.")
+    answer = observed.value
+    if answer["raised"] == "NotImplementedError":
+        expect(False, f"`{call}` raised NotImplementedError (the exercise is not written yet).")
+    if answer["raised"] is not None:
+        expect(False, f"`{call}` raised {answer['raised']}: {answer['message']}")
+    return answer["value"]
+
+
+@pytest.mark.points(1)
+async def test_create_and_get_author(call_service, db):
+    """create_author commits the author; get_author finds it again"""
+    created = outcome(
+        await call_service("create_author", "Ursula K. Le Guin"), "create_author(session, 'Ursula K. Le Guin')"
+    )
+    expect(
+        isinstance(created, dict) and created.get("type") == "Author" and isinstance(created.get("id"), int),
+        f"`create_author` returned {created!r}, expected the new Author with its id.",
+        "Add the author, `await session.commit()`, then return it.",
+    )
+    rows = db.rows("SELECT id, name FROM authors")
+    expect(
+        rows == [{"id": created["id"], "name": "Ursula K. Le Guin"}],
+        f"After create_author, the authors table holds {rows}.",
+        "Did you commit? Closing a session rolls back what was not committed.",
+    )
+    found = outcome(await call_service("get_author", created["id"]), f"get_author(session, {created['id']})")
+    expect(
+        isinstance(found, dict) and found.get("name") == "Ursula K. Le Guin",
+        f"`get_author(session, {created['id']})` returned {found!r}.",
+        "`await session.get(Author, author_id)` loads an author by primary key.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_create_book_and_list(call_service, tables, seeder):
+    """create_book commits the book; list_books returns it"""
+    seeder(tables, authors=[(1, "N. K. Jemisin")])
+    call = "create_book(session, title='The Fifth Season', price_cents=1599, stock=3, author_id=1)"
+    book = outcome(
+        await call_service("create_book", title="The Fifth Season", price_cents=1599, stock=3, author_id=1), call
+    )
+    rows = tables.rows("SELECT title, price_cents, stock, author_id FROM books")
+    expect(
+        rows == [{"title": "The Fifth Season", "price_cents": 1599, "stock": 3, "author_id": 1}],
+        f"After `{call}`, the books table holds {rows}.",
+        "Create the Book with all four values, add it and commit.",
+    )
+    expect(
+        isinstance(book, dict) and book.get("type") == "Book" and book.get("title") == "The Fifth Season",
+        f"`create_book` returned {book!r}, expected the new Book.",
+    )
+    listed = outcome(await call_service("list_books", limit=10), "list_books(session, limit=10)")
+    expect(
+        isinstance(listed, list) and [b.get("title") for b in listed if isinstance(b, dict)] == ["The Fifth Season"],
+        f"`list_books(session, limit=10)` returned {listed!r}.",
+        "Return a list of Book objects: `list(await session.scalars(select(Book)...))`.",
+    )

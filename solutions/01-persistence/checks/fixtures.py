@@ -1,0 +1,125 @@
+"""Chapter 01 fixtures: a fresh bookshop database in which to call one of the learner's functions.
+
+The probe below runs in the learner's process. It builds its own engine (foreign keys on) and its
+own ``async_sessionmaker(expire_on_commit=False)``, so exercises 3 and 4 are checked even when
+exercise 1 is not finished, and it records what a call did: the value or the exception, the SQL
+statements sent, and how many connections were still checked out of the pool when it returned.
+"""
+
+from typing import Any
+
+import pytest
+
+
+async def run_in_bookshop(ns, url, function, args, seed):
+    """Probe: create the learner's tables, run ``seed`` (SQL, parameters), then ``function(sessionmaker, *args)``."""
+    import gc
+
+    from sqlalchemy import event, text
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    for name in ("Base", function):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def foreign_keys_on(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    statements = []
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(ns["Base"].metadata.create_all)
+            for statement, parameters in seed:
+                await connection.execute(text(statement), parameters)
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+        def record(connection, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        # A session that is never closed gives its connection back only when the garbage collector
+        # finds it: keep the collector off while counting, so a leak is seen every time.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            try:
+                value, error = await ns[function](sessionmaker, *args), None
+            except Exception as exc:
+                value, error = None, {"type": type(exc).__name__, "message": str(exc)[:500]}
+            checked_out = engine.pool.checkedout()
+        finally:
+            if collecting:
+                gc.enable()
+    finally:
+        await engine.dispose()
+    items = value if isinstance(value, list | tuple) else []
+    return {
+        "value": value,
+        "type": type(value).__name__,
+        "item_types": sorted({type(item).__name__ for item in items}),
+        "error": error,
+        "statements": statements,
+        "checked_out": checked_out,
+    }
+
+
+class Call:
+    """What one call of a learner function did in the bookshop database."""
+
+    def __init__(self, expression: str, answer: dict[str, Any]) -> None:
+        self.expression = expression
+        self.value = answer["value"]
+        self.type = answer["type"]
+        self.item_types = answer["item_types"]
+        self.error = answer["error"]
+        self.statements = answer["statements"]
+        self.checked_out = answer["checked_out"]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def raised(self, type_name: str) -> bool:
+        return self.error is not None and self.error["type"] == type_name
+
+    def describe_error(self) -> str:
+        if self.error is None:
+            return ""
+        if self.error["type"] == "NotImplementedError" and not self.error["message"]:
+            return "NotImplementedError (the exercise is not written yet)"
+        return f"{self.error['type']}: {self.error['message']}"
+
+
+class Bookshop:
+    """Calls ``function(sessionmaker, *args)`` in a fresh, seeded bookshop database (one per test)."""
+
+    def __init__(self, learner: Any, db: Any) -> None:
+        self.learner = learner
+        self.db = db
+
+    async def call(self, function: str, *args: Any, seed: list[tuple[str, dict[str, Any]]] = ()) -> Call:
+        observed = await self.learner.probe(
+            run_in_bookshop, url=self.db.url, function=function, args=list(args), seed=[list(s) for s in seed]
+        )
+        expression = f"await {function}(sessionmaker{''.join(f', {a!r}' for a in args)})"
+        if not observed.ok:
+            raise _setup_failure(expression, observed.describe_error())
+        return Call(expression, observed.value)
+
+
+def _setup_failure(expression: str, error: str) -> AssertionError:
+    from grader.checks import CheckFailure
+
+    return CheckFailure(
+        f"Could not call `{expression}` on a fresh bookshop database: {error}",
+        "Run the cells of exercises 2 to 4 without errors: the checks need `Base`, `Author`, `Book` and your function.",
+    )
+
+
+@pytest.fixture
+def bookshop(learner, db) -> Bookshop:
+    return Bookshop(learner, db)

@@ -1,0 +1,73 @@
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex1")
+
+
+async def page_size_bounds(ns):
+    if "Settings" not in ns:
+        raise NameError("name 'Settings' is not defined")
+    accepted = {}
+    for value in (0, 1, 100, 101, -5):
+        try:
+            accepted[str(value)] = ns["Settings"](page_size=value).page_size == value
+        except Exception as exc:  # ValidationError is expected for values out of range
+            accepted[str(value)] = type(exc).__name__
+    return accepted
+
+
+async def describe_settings_dep(ns):
+    import typing
+
+    alias = ns.get("SettingsDep")
+    if alias is None:
+        return {"defined": False}
+    metadata = getattr(alias, "__metadata__", ())
+    dependency = next((getattr(m, "dependency", None) for m in metadata if hasattr(m, "dependency")), None)
+    return {
+        "defined": True,
+        "annotated": typing.get_origin(alias) is typing.Annotated,
+        "type_ok": typing.get_args(alias)[0] is ns.get("Settings") if metadata else False,
+        "depends_on_get_settings": dependency is not None and dependency is ns.get("get_settings"),
+    }
+
+
+@pytest.mark.points(1)
+async def test_page_size_bounds(learner):
+    """page_size accepts 1 to 100 and rejects anything else"""
+    observed = await learner.probe(page_size_bounds)
+    expect(observed.ok, f"Building `Settings(page_size=...)` raised {observed.describe_error()}.")
+    accepted = observed.value
+    expect(
+        accepted["1"] is True and accepted["100"] is True,
+        f"`Settings(page_size=1)` / `Settings(page_size=100)` gave {accepted['1']!r} / {accepted['100']!r}.",
+        "The bounds are inclusive: `ge=1, le=100`.",
+    )
+    rejected = [value for value in ("0", "101", "-5") if accepted[value] != "ValidationError"]
+    expect(
+        not rejected,
+        f"`Settings(page_size=...)` accepted {', '.join(rejected)}: page_size must be between 1 and 100.",
+        "Use `Field(default=20, ge=1, le=100)`.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_settings_dep_alias(learner):
+    """SettingsDep is Annotated[Settings, Depends(get_settings)]"""
+    observed = await learner.probe(describe_settings_dep)
+    expect(observed.ok, f"Inspecting `SettingsDep` raised {observed.describe_error()}.")
+    found = observed.value
+    expect(
+        found["defined"], "`SettingsDep` is not defined.", "SettingsDep = Annotated[Settings, Depends(get_settings)]"
+    )
+    expect(
+        found["annotated"] and found["type_ok"],
+        "`SettingsDep` is not `Annotated[Settings, ...]`.",
+        "SettingsDep = Annotated[Settings, Depends(get_settings)]",
+    )
+    expect(
+        found["depends_on_get_settings"],
+        "`SettingsDep` does not depend on `get_settings` (or get_settings was defined again after it).",
+        "Put `Depends(get_settings)` in the alias, and define the alias after get_settings in the same cell.",
+    )

@@ -1,0 +1,59 @@
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex2")
+
+SWALLOWED = (
+    "get_session must let the route's exceptions through: no `except` around `yield` without `raise`. "
+    "`async with sessionmaker() as session: yield session` is all it takes."
+)
+
+
+@pytest.fixture
+def app_kwargs(db):
+    return {
+        "database_url": db.url,
+        "factory": "bare",
+        "with_settings": False,
+        "include_router": False,
+        "probe_routes": True,
+    }
+
+
+@pytest.mark.points(1)
+async def test_exception_reaches_its_handler(client):
+    """an exception raised in a route reaches the app's exception handler through get_session"""
+    response = await client.post("/probe/fail/custom")
+    expect(
+        response.status_code == 418,
+        f"A route that raised an exception with its own handler (answering 418) answered {response.status_code}: "
+        "get_session kept the exception from reaching the handler.",
+        SWALLOWED,
+    )
+
+
+@pytest.mark.points(1)
+async def test_failed_request_rolls_back_and_closes(client, db):
+    """after a failing request nothing is written and the session's connection is back in the pool"""
+    response = await client.post("/probe/fail/http")
+    expect(
+        response.status_code == 409,
+        f"A route that raised HTTPException(409) while using get_session answered {response.status_code}.",
+        SWALLOWED,
+    )
+    rows = db.rows("SELECT name FROM authors")
+    expect(
+        rows == [],
+        "A request that failed after flushing an author left it in the database.",
+        "Let get_session close the session when the request ends (leaving `async with` does it): "
+        "closing rolls back what was not committed.",
+    )
+    pool = await client.get("/probe/pool")
+    checked_out = pool.json()["checked_out"] if pool.status_code == 200 else f"(unknown: {pool.status_code})"
+    expect(
+        checked_out == 0,
+        f"After the request, {checked_out} connection(s) were still checked out of the pool.",
+        "get_session must close its session after the route, also when the route raised: "
+        "`async with request.app.state.sessionmaker() as session: yield session`.",
+    )
