@@ -91,6 +91,9 @@ def _grade(
     restored = restore(notebook, load(chapter.notebook))
     cells = extract(restored)
     hidden = chapter.hidden_tests if include_hidden else None
+    # The course (solutions, hidden tests) is hidden from the learner wherever it lives, not only when it
+    # is the checkout the grader runs from.
+    isolation = isolation.model_copy(update={"hide": [*isolation.hide, course.root]})
     with (
         tempfile.TemporaryDirectory(prefix="workbook-grade-") as scratch,
         SandboxSession(cells, Path(scratch), limits, isolation) as session,

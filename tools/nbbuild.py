@@ -68,6 +68,10 @@ class Notebook:
         self.cells.append(new_code_cell(source, metadata=meta))
 
     def save(self) -> Path:
+        # Stable ids (nbformat draws random ones), so re-running a chapter script changes nothing
+        # unless the content changed.
+        for position, cell in enumerate(self.cells):
+            cell.id = f"{self.chapter[:2]}-{position:03d}"
         notebook = new_notebook(cells=self.cells)
         notebook.metadata = {
             "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},

@@ -12,6 +12,7 @@ from nbformat.validator import ValidationError
 from grader.errors import GradingError
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_MESSAGE_CHARS = 300
 
 
 def load(path: Path) -> NotebookNode:
@@ -25,6 +26,8 @@ def load(path: Path) -> NotebookNode:
         )
     try:
         raw = json.loads(path.read_bytes())
+    except RecursionError:
+        raise GradingError(f"{path.name}: not a notebook, the JSON is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GradingError(f"{path.name}: not a notebook, the file is not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
@@ -35,7 +38,9 @@ def load(path: Path) -> NotebookNode:
     try:
         notebook = nbformat.reads(json.dumps(raw), as_version=4)
         nbformat.validate(notebook)
-    except (ValidationError, ValueError, KeyError, TypeError) as exc:
+    except (ValidationError, ValueError, KeyError, TypeError, AttributeError, AssertionError, RecursionError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if len(first_line) > MAX_MESSAGE_CHARS:  # the validator quotes the offending cell, however big
+            first_line = first_line[:MAX_MESSAGE_CHARS] + " ..."
         raise GradingError(f"{path.name}: the notebook is damaged: {first_line}") from None
     return notebook

@@ -73,15 +73,18 @@ def restore(submitted: NotebookNode, source: NotebookNode) -> RestoredNotebook:
         gid = grade_id(cell)
         if gid in locked:
             original = locked[gid][1]
-            if _normalized(cell.get("source", "")) != _normalized(released_source(original.source)):
+            submitted_source = _normalized(cell.get("source", ""))
+            # The released cell (hidden block stripped) and the source cell itself are both untouched.
+            if submitted_source not in (_normalized(released_source(original.source)), _normalized(original.source)):
                 tampered.append(gid)
             cells.append((gid, original))
         else:
             cells.append((None, cell))
     present = {gid for gid, _ in cells if gid}
     restored = [gid for gid in locked if gid not in present]
+    source_order = {gid: position for position, cell in enumerate(source.cells) if (gid := grade_id(cell))}
     for gid in restored:
-        _insert_in_source_order(cells, gid, locked)
+        _insert_in_source_order(cells, gid, locked[gid][1], source_order)
     return RestoredNotebook(
         cells=[
             Cell(
@@ -103,14 +106,16 @@ def _learner_kind(cell: NotebookNode) -> CellKind:
 
 
 def _insert_in_source_order(
-    cells: list[tuple[str | None, NotebookNode]], gid: str, locked: dict[str, tuple[int, NotebookNode]]
+    cells: list[tuple[str | None, NotebookNode]], gid: str, cell: NotebookNode, source_order: dict[str, int]
 ) -> None:
-    """Insert a deleted locked cell after the nearest locked cell that precedes it in the source."""
-    position = locked[gid][0]
-    earlier = sorted((p, g) for g, (p, _) in locked.items() if p < position)
-    anchors = {g: i for i, (g, _) in enumerate(cells) if g}
-    for _, candidate in reversed(earlier):
-        if candidate in anchors:
-            cells.insert(anchors[candidate] + 1, (gid, locked[gid][1]))
-            return
-    cells.insert(0, (gid, locked[gid][1]))
+    """Insert a deleted locked cell after the nearest cell (locked or not) that precedes it in the source.
+
+    Anchoring on solution cells too keeps a provided cell that uses the learner's answer after that answer.
+    """
+    anchors = {g: i for i, (_, c) in enumerate(cells) if (g := grade_id(c)) in source_order}
+    earlier = [g for g in anchors if source_order[g] < source_order[gid]]
+    if earlier:
+        nearest = max(earlier, key=source_order.__getitem__)
+        cells.insert(anchors[nearest] + 1, (gid, cell))
+    else:
+        cells.insert(0, (gid, cell))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
 
 MAX_RESTARTS = 3
+PROVIDED_CELL_TIMEOUT = 30.0
 
 
 class SandboxSession:
@@ -34,6 +36,10 @@ class SandboxSession:
         self.skipped: set[int] = set()
         self.restarts = 0
         self.process: LearnerProcess | None = None
+        # Restarts during tests start the process from this thread, which lives as long as the session:
+        # bwrap's --die-with-parent follows the *thread* that started it, and a thread of a test's event
+        # loop ends with that test, which killed every restarted process one test later.
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="learner-starter")
 
     def __enter__(self) -> SandboxSession:
         return self
@@ -65,7 +71,7 @@ class SandboxSession:
             if cell.index in self.skipped:
                 continue
             try:
-                answer = process.request("run_cell", {"source": cell.source}, timeout=self.limits.cell_timeout)
+                answer = process.request("run_cell", {"source": cell.source}, timeout=self._timeout(cell))
             except LearnerDied as exc:
                 self.runs[cell.index] = CellRun(
                     index=cell.index,
@@ -85,6 +91,14 @@ class SandboxSession:
             )
         return None
 
+    def _timeout(self, cell: Cell) -> float:
+        """Provided cells are the instructor's code, put back from the source notebook: their cold imports
+        (FastAPI, SQLAlchemy) may take longer than a learner cell's limit on a busy machine, and timing one
+        out would cost the learner every exercise. They get the allowance of a process start instead."""
+        if cell.kind == "provided":
+            return max(self.limits.cell_timeout, PROVIDED_CELL_TIMEOUT)
+        return self.limits.cell_timeout
+
     def _mark_unrun(self, after: int) -> None:
         for cell in self.cells:
             if cell.index > after and cell.index not in self.runs:
@@ -93,12 +107,18 @@ class SandboxSession:
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """A test's request; if an earlier request killed the process, it is started again first."""
         if self.process is None or not self.process.alive:
-            if self.restarts >= MAX_RESTARTS:
-                raise LearnerDied("the learner process was restarted too often and is not started again")
-            self.restarts += 1
-            await asyncio.to_thread(self._boot)
+            await asyncio.wrap_future(self._starter.submit(self._restart))
         assert self.process is not None
         return await self.process.arequest(op, args)
+
+    def _restart(self) -> None:
+        """On the starter thread, one at a time: requests that found the process dead start it once."""
+        if self.process is not None and self.process.alive:
+            return
+        if self.restarts >= MAX_RESTARTS:
+            raise LearnerDied("the learner process was restarted too often and is not started again")
+        self.restarts += 1
+        self._boot()
 
     def output(self) -> str:
         return self.process.output.text() if self.process else ""
@@ -106,6 +126,7 @@ class SandboxSession:
     def close(self) -> None:
         if self.process is not None:
             self.process.stop()
+        self._starter.shutdown(wait=False)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

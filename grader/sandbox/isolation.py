@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from enum import StrEnum
 from functools import cache
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 import grader
 
 UID_BASE = 61000
+TMPFS_BYTES = 64 * 2**20
 
 
 class IsolationMode(StrEnum):
@@ -94,6 +96,17 @@ def _hidden_folders(extra: list[Path]) -> list[Path]:
     return [folder for folder in dict.fromkeys(folders) if folder.is_dir()]
 
 
+@cache
+def _tmpfs_size() -> tuple[str, ...]:
+    """``--size`` for the next tmpfs, where this bwrap knows it (0.8 does, 0.6 does not). A tmpfs is memory
+    that no rlimit counts: without a size a learner's files in /tmp could take half the machine's RAM."""
+    try:
+        usage = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return ("--size", str(TMPFS_BYTES)) if "--size" in usage.stdout + usage.stderr else ()
+
+
 def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
     """``command`` run inside bubblewrap (and as the slot's uid when we are root)."""
     if isolation.mode is IsolationMode.OFF or missing_layers():
@@ -102,12 +115,15 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
     args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
     if not root:
         args.append("--unshare-user")
-    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    args += ["--perms", "1777", *_tmpfs_size(), "--tmpfs", "/tmp"]
     for hidden in _hidden_folders(isolation.hide):
-        args += ["--tmpfs", str(hidden)]
+        args += [*_tmpfs_size(), "--tmpfs", str(hidden)]
     for path in _exposed_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    # No --chdir: bwrap keeps the caller's cwd (the learner's home inside scratch, which it may write);
+    # scratch itself stays root's, so a cwd there made `open("x.txt", "w")` or `sqlite:///./app.db` fail.
+    args += ["--bind", str(scratch), str(scratch)]
     args.append("--")
     if root:
         uid = str(isolation.uid)

@@ -23,6 +23,8 @@ from typing import Any
 from grader.sandbox.isolation import Isolation, prepare_scratch, wrap
 from grader.sandbox.limits import Limits
 
+MAX_ANSWER_BYTES = 64 * 2**20  # one answer line; a longer one is a flood, never held in memory
+
 
 class LearnerDied(Exception):
     """The learner process ended (killed by a limit, crashed, or exited) before answering."""
@@ -112,7 +114,13 @@ class LearnerProcess:
 
     def _read_answers(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
-            for line in stream:
+            while line := stream.readline(MAX_ANSWER_BYTES + 1):
+                if len(line) > MAX_ANSWER_BYTES:  # the learner's code holds the channel's fd and may flood it
+                    self.kill(
+                        f"the learner process sent more than {MAX_ANSWER_BYTES // 2**20} MiB without a line break "
+                        "on the grader's answer channel"
+                    )
+                    break
                 try:
                     answer = json.loads(line)
                     future = self._pending.pop(int(answer.pop("id")))

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from typing import Any
 
 from grader.sandbox.runtime import LearnerRuntime, make_shell
@@ -24,8 +25,23 @@ class Worker:
         shell = make_shell()
         self.runtime = LearnerRuntime(shell.user_ns, shell)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._copy = False
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A copy of this process made by the learner's ``os.fork()`` is not the worker: it would race the
+        worker for requests and answer them from its own state. Its request pipe reads end-of-file and,
+        once the learner's code in it is done, it waits to be killed with the sandbox instead of answering
+        (waiting, not exiting: a fork loop then meets the process limit at once, not after a churn)."""
+        self._copy = True
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, self.in_fd)
+        os.dup2(devnull, self.out_fd)
+        os.close(devnull)
 
     def send(self, message: dict[str, Any]) -> None:
+        while self._copy:
+            time.sleep(3600)
         data = (json.dumps(message) + "\n").encode()
         view = memoryview(data)
         while view:

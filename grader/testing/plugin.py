@@ -40,6 +40,42 @@ def _display_name(item: pytest.Item) -> str:
     return item.name.removeprefix("test_").replace("_", " ")
 
 
+MAX_MESSAGE_CHARS = 2000
+MIN_HIDDEN_LINE = 20
+MIN_HIDDEN_NAME = 8
+
+
+def hidden_text(hidden_dir: Path | None) -> list[str]:
+    """What of the hidden tests must never reach an output, longest first: the names of their helper
+    functions (the probes, which run in the learner's process where its code can spy on them) and
+    every line of their source long enough to be distinctive."""
+    if hidden_dir is None or not hidden_dir.is_dir():
+        return []
+    found: set[str] = set()
+    for path in sorted(hidden_dir.rglob("*.py")):
+        source = path.read_text(encoding="utf-8", errors="replace")
+        # Only distinctive names: a helper called `run` must not blank "runs" out of every message.
+        found.update(
+            name
+            for name in re.findall(r"^(?:async\s+)?def\s+(\w+)", source, re.M)
+            if not name.startswith("test") and len(name) >= MIN_HIDDEN_NAME
+        )
+        found.update(line.strip() for line in source.splitlines() if len(line.strip()) >= MIN_HIDDEN_LINE)
+    return sorted(found, key=len, reverse=True)
+
+
+def clean_message(text: str, hidden: list[str]) -> str:
+    """A verdict as it may be shown: bounded (it quotes the learner's values, which may be huge) and
+    with any text of the hidden tests blanked out (a learner's code may return what it saw of them)."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f" [... {len(text) - MAX_MESSAGE_CHARS} more characters]"
+    for secret in hidden:
+        if secret in text:
+            # Whole identifiers only, so a hidden name inside a longer word is left alone.
+            text = re.sub(rf"(?<!\w){re.escape(secret)}(?!\w)", "[hidden]", text)
+    return text
+
+
 def _verdict(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str]:
     """Message and hint for a failure, built so that no line of test code reaches the learner."""
     if excinfo is None:
@@ -72,6 +108,7 @@ class GraderPlugin:
         self.backend = backend
         self.exercise = exercise
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
+        self.hidden_text = hidden_text(self.hidden_dir)
         self.outcomes: dict[str, TestOutcome] = {}
         self.collection_errors: list[str] = []
 
@@ -107,7 +144,7 @@ class GraderPlugin:
         failed = report.failed or (report.when == "setup" and report.skipped)
         if report.when != "call" and not failed:
             return
-        message, hint = _verdict(call.excinfo if failed else None)
+        message, hint = (clean_message(text, self.hidden_text) for text in _verdict(call.excinfo if failed else None))
         if report.skipped and report.when == "setup":
             message = message or "This check was skipped."
         previous = self.outcomes.get(item.nodeid)

@@ -11,8 +11,10 @@ async def time_with_slow_greet(ns, count, delay):
     import time
 
     original = ns["greet"]
+    calls = []
 
     async def slow_greet(name):
+        calls.append(name)
         await asyncio.sleep(delay)
         return f"Hello, {name}!"
 
@@ -20,7 +22,7 @@ async def time_with_slow_greet(ns, count, delay):
     try:
         started = time.perf_counter()
         result = await ns["gather_greetings"]([str(i) for i in range(count)])
-        return {"seconds": time.perf_counter() - started, "count": len(result)}
+        return {"seconds": time.perf_counter() - started, "count": len(result), "greet_calls": len(calls)}
     finally:
         ns["greet"] = original
 
@@ -31,6 +33,11 @@ async def test_greetings_run_concurrently(learner):
     observed = await learner.probe(time_with_slow_greet, count=10, delay=0.1)
     expect(observed.ok, f"gather_greetings raised {observed.describe_error()}.", "It must call `greet` for each name.")
     expect(observed.value["count"] == 10, "gather_greetings did not return one greeting per name.")
+    expect(
+        observed.value["greet_calls"] == 10,
+        f"gather_greetings called greet {observed.value['greet_calls']} times for 10 names.",
+        "Build each greeting with `greet(name)`, so there is one place that knows how to greet.",
+    )
     expect(
         observed.value["seconds"] < 0.5,
         f"Ten greetings that each wait 0.1 s took {observed.value['seconds']:.2f} s: they ran one after another.",

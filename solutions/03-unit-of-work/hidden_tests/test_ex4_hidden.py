@@ -1,0 +1,126 @@
+import asyncio
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex4")
+
+
+def tables_changed_between(before, after):
+    return [table for table in before if before[table] != after.get(table)]
+
+
+async def commits_in_routes(ns):
+    """The routes of `router` and the learner's dependencies they use whose code calls `.commit`."""
+    import inspect
+    import types
+
+    from fastapi.routing import APIRoute
+
+    if "router" not in ns:
+        raise NameError("name 'router' is not defined")
+
+    def names(code):
+        found = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                found |= names(const)
+        return found
+
+    found, labels = [], []
+    for route in ns["router"].routes:
+        if not isinstance(route, APIRoute):
+            continue
+        label = f"{'/'.join(sorted(route.methods))} {route.path}"
+        labels.append(label)
+        calls = [("route", route.endpoint)]
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            for sub in dependant.dependencies:
+                if sub.call is not None:
+                    calls.append(("dependency", sub.call))
+                pending.append(sub)
+        for kind, function in calls:
+            code = getattr(inspect.unwrap(function), "__code__", None)
+            if code is not None and "commit" in names(code):
+                found.append({"route": label, "kind": kind, "name": getattr(function, "__name__", repr(function))})
+    return {"routes": labels, "found": found}
+
+
+@pytest.mark.points(1)
+async def test_post_order_unknown_customer_or_book(client, db, shop):
+    """POST /orders for an unknown customer or book answers 404 and changes nothing"""
+    shop(db)
+    before = db.snapshot()
+    for body, what in [
+        ({"customer_id": 99, "lines": [{"book_id": 1, "quantity": 1}]}, "customer 99"),
+        ({"customer_id": 1, "lines": [{"book_id": 1, "quantity": 1}, {"book_id": 99, "quantity": 1}]}, "book 99"),
+    ]:
+        response = await client.post("/orders", json=body)
+        expect(
+            response.status_code == 404,
+            f"POST /orders for an unknown {what} answered {response.status_code}, expected 404.",
+            "Catch CustomerNotFound and BookNotFound around place_order and raise `HTTPException(status_code=404)`.",
+        )
+        changed = tables_changed_between(before, db.snapshot())
+        expect(not changed, f"POST /orders for an unknown {what} answered 404, but {', '.join(changed)} changed.")
+
+
+@pytest.mark.points(1)
+async def test_no_commit_in_routes_or_dependencies(learner):
+    """no route and no dependency calls commit()"""
+    observed = await learner.probe(commits_in_routes)
+    expect(observed.ok, f"Inspecting the routes of `router` raised {observed.describe_error()}.")
+    expect(
+        "POST /orders" in observed.value["routes"],
+        f"`router` has no POST /orders route (it has {observed.value['routes']}).",
+        "`@router.post('/orders', status_code=201)` on the route that calls place_order.",
+    )
+    for found in observed.value["found"]:
+        if found["kind"] == "route":
+            expect(
+                False,
+                f"The route function `{found['name']}` of {found['route']} calls `.commit()`: the route owns the "
+                "transaction, and place_order used anywhere else (a script, a job, a test) stores nothing.",
+                "Commit in the service, as the last step inside `async with uow:`; the route only calls the service.",
+            )
+        expect(
+            False,
+            f"The dependency `{found['name']}` used by {found['route']} calls `.commit()`. Code after `yield` runs "
+            "after the response was sent: a commit that fails there still answered 2xx.",
+            "get_uow only returns `UnitOfWork(request.app.state.sessionmaker)`; the service commits.",
+        )
+
+
+@pytest.mark.points(2)
+async def test_post_order_race_for_last_copy(client, db, seeder):
+    """two concurrent POST /orders for the last copy: one 201, one 409, stock never below zero"""
+    book_ids = [1, 2, 3, 4]
+    seeder(
+        db,
+        authors=[(1, "Ted Chiang")],
+        books=[(n, f"Last copy {n}", 100, 1, 1) for n in book_ids],
+        customers=[(1, "Ada"), (2, "Grace")],
+    )
+    rounds = []
+    for book_id in book_ids:
+        bodies = [{"customer_id": c, "lines": [{"book_id": book_id, "quantity": 1}]} for c in (1, 2)]
+        responses = await asyncio.gather(*(client.post("/orders", json=body) for body in bodies))
+        rounds.append(sorted(response.status_code for response in responses))
+    stock = {row["id"]: row["stock"] for row in db.rows("SELECT id, stock FROM books")}
+    sold = {
+        row["book_id"]: row["copies"]
+        for row in db.rows("SELECT book_id, SUM(quantity) AS copies FROM order_lines GROUP BY book_id")
+    }
+    for book_id, statuses in zip(book_ids, rounds, strict=True):
+        expect(
+            statuses == [201, 409] and stock[book_id] == 0 and sold.get(book_id) == 1,
+            f"Two customers ordered the last copy of a book at the same time: POST /orders answered {statuses}, "
+            f"{sold.get(book_id, 0)} copies were sold and the stock is now {stock[book_id]}. Expected one 201 and "
+            "one 409, with stock 0.",
+            "The stock check and the decrement must be one atomic statement: take the stock with "
+            "`uow.books.take_stock` (`UPDATE books SET stock = stock - :q WHERE id = :id AND stock >= :q`, then "
+            "check rowcount) instead of reading `book.stock` and writing it back.",
+        )

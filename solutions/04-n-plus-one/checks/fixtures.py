@@ -1,0 +1,464 @@
+"""Chapter 04 fixtures: the catalogue data, the learner's app, services called in a fresh session,
+and how a failure or a growing statement count is explained.
+
+Probes run in the learner's process and return plain data; every verdict is computed here.
+
+- ``build_app`` (the ``client`` fixture's app): ``create_app(Settings(...))`` on the test database
+  with its tables created, or (``factory="bare"``) a plain app whose state holds settings and a
+  session factory, for checking the page dependency before the router exists. ``reverse=True``
+  turns on SQLite's ``reverse_unordered_selects`` for the app's connections: a query without
+  ``ORDER BY`` then returns rows backwards instead of, by luck, in id order.
+- ``call_service`` calls ``list_authors``/``list_books`` with a fresh session, reads each result's
+  columns and one relationship inside that session (as a route's response model would), and counts
+  the statements the call sent.
+- ``why_it_failed`` asks the app again for a URL that answered 500, this time letting the exception
+  out, and names the likely cause (MissingGreenlet, lazy="raise", joinedload without unique()).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from grader.checks import CheckFailure, expect
+
+# The small catalogue: 5 authors (the last without books), 7 books.
+AUTHORS = [
+    (1, "Ursula K. Le Guin"),
+    (2, "Octavia E. Butler"),
+    (3, "Ted Chiang"),
+    (4, "N. K. Jemisin"),
+    (5, "Becky Chambers"),
+]
+BOOKS = [
+    (1, "A Wizard of Earthsea", 899, 3, 1),
+    (2, "Kindred", 1099, 2, 2),
+    (3, "The Left Hand of Darkness", 1100, 0, 1),
+    (4, "Exhalation", 1800, 5, 3),
+    (5, "The Fifth Season", 1599, 1, 4),
+    (6, "Parable of the Sower", 1250, 4, 2),
+    (7, "The Dispossessed", 1050, 2, 1),
+]
+LARGE = 200  # authors and books in the large catalogue (under selectinload's 500 keys per statement)
+# The large catalogue adds authors 6..200 and books 8..200, book n by author n: a page of 100 books
+# then has ~100 different authors, so even a per-row `session.get` cannot hide in the identity map.
+MORE_AUTHORS = [(n, f"Author {n}") for n in range(len(AUTHORS) + 1, LARGE + 1)]
+MORE_BOOKS = [(n, f"Book {n}", 1000 + n, n % 7, n) for n in range(len(BOOKS) + 1, LARGE + 1)]
+
+
+def fill(db, authors=(), books=()) -> None:
+    """Insert rows from the grader side in one transaction: authors (id, name), books (id, title, price, stock,
+    author_id)."""
+    connection = sqlite3.connect(db.path)
+    try:
+        with connection:
+            connection.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", authors)
+            connection.executemany(
+                "INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", books
+            )
+    finally:
+        connection.close()
+
+
+def fill_small(db) -> None:
+    fill(db, AUTHORS, BOOKS)
+
+
+def fill_large(db) -> None:
+    """Grow the small catalogue to the large one."""
+    fill(db, MORE_AUTHORS, MORE_BOOKS)
+
+
+def book_json(row) -> dict[str, Any]:
+    book_id, title, price_cents, stock, author_id = row
+    return {"id": book_id, "title": title, "price_cents": price_cents, "stock": stock, "author_id": author_id}
+
+
+def expected_authors(authors=AUTHORS, books=BOOKS) -> list[dict[str, Any]]:
+    """AuthorWithBooks for every author, ordered by id; books ordered by id (compare them sorted)."""
+    return [
+        {"id": author_id, "name": name, "books": [book_json(b) for b in books if b[4] == author_id]}
+        for author_id, name in authors
+    ]
+
+
+def expected_books(authors=AUTHORS, books=BOOKS) -> list[dict[str, Any]]:
+    names = dict(authors)
+    return [book_json(b) | {"author": {"id": b[4], "name": names[b[4]]}} for b in books]
+
+
+def sort_nested(items: Any, key: str = "books") -> Any:
+    """The nested list of each item sorted by id: the contract leaves its order open."""
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get(key), list):
+            nested = sorted(item[key], key=lambda b: b.get("id", 0) if isinstance(b, dict) else 0)
+            item = item | {key: nested}
+        out.append(item)
+    return out
+
+
+def ids(items: Any) -> list[Any]:
+    return [item.get("id") if isinstance(item, dict) else item for item in items] if isinstance(items, list) else []
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
+
+async def build_app(ns, database_url, factory="create_app", page_size=20, reverse=False, probe_routes=False):
+    """Probe run in the learner's process: the app under test, with its tables created."""
+    from fastapi import Depends, FastAPI
+    from sqlalchemy import event
+
+    for name in ("Base", "make_engine", "make_sessionmaker", "Settings"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
+    engine = ns["make_engine"](database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(ns["Base"].metadata.create_all)
+    finally:
+        await engine.dispose()
+
+    settings = ns["Settings"](database_url=database_url, page_size=page_size)
+    if factory == "create_app":
+        if "create_app" not in ns:
+            raise NameError("name 'create_app' is not defined (run the provided cells at the top)")
+        app = ns["create_app"](settings)
+    else:
+        app = FastAPI()
+        app.state.settings = settings
+        app.state.engine = ns["make_engine"](database_url)
+        app.state.sessionmaker = ns["make_sessionmaker"](app.state.engine)
+
+    if reverse:
+
+        @event.listens_for(app.state.engine.sync_engine, "connect")
+        def reverse_unordered_selects(dbapi_connection, connection_record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA reverse_unordered_selects=ON")
+            cursor.close()
+
+    if probe_routes:
+        # The dependency PageDep points at (else get_page). No annotations: probes are compiled
+        # with postponed annotations, which FastAPI would try to resolve in the probe's module.
+        get_page = next(
+            (m.dependency for m in getattr(ns.get("PageDep"), "__metadata__", ()) if hasattr(m, "dependency")),
+            ns.get("get_page"),
+        )
+        if get_page is None:
+            raise NameError("neither `PageDep` nor `get_page` is defined")
+
+        async def page_seen(page=Depends(get_page)):  # noqa: B008 (probe annotations would be strings)
+            return {"limit": getattr(page, "limit", None), "offset": getattr(page, "offset", None)}
+
+        app.add_api_route("/probe/page", page_seen, methods=["GET"])
+    return app
+
+
+@pytest.fixture
+def app_probe():
+    return build_app
+
+
+async def create_tables_probe(ns, database_url):
+    """Probe: create the chapter's tables with the provided models."""
+    engine = ns["make_engine"](database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(ns["Base"].metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def tables(learner, db):
+    """The test database with the chapter's tables, ready to fill from the grader side."""
+    observed = await learner.probe(create_tables_probe, database_url=db.url)
+    if observed.error:
+        raise CheckFailure(
+            f"The tables could not be created: {observed.describe_error()}.",
+            "Run the provided cells at the top of the notebook (chapter 01's models) without changing them.",
+        )
+    return db
+
+
+# -- services --------------------------------------------------------------------------------------
+
+
+async def service_probe(ns, database_url, name, kwargs, nested, reverse=False):
+    """Probe: ``name(session, **kwargs)`` in a fresh session; each result's columns and its ``nested``
+    relationship read inside the session; the statements sent by the call and the reads."""
+    import sqlalchemy
+    from sqlalchemy import event
+
+    for needed in ("make_engine", "make_sessionmaker", name):
+        if needed not in ns:
+            raise NameError(f"name {needed!r} is not defined")
+    engine = ns["make_engine"](database_url)
+    if reverse:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def reverse_unordered_selects(dbapi_connection, connection_record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA reverse_unordered_selects=ON")
+            cursor.close()
+
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    def columns(obj):
+        try:
+            state = sqlalchemy.inspect(obj)
+            attributes = state.mapper.column_attrs
+        except Exception:
+            return {"not_a_model": type(obj).__name__}
+        return {attribute.key: state.dict.get(attribute.key) for attribute in attributes}
+
+    answer = {"raised": None, "message": "", "stage": "call", "type": None, "value": None}
+    try:
+        async with ns["make_sessionmaker"](engine)() as session:
+            event.listen(engine.sync_engine, "before_cursor_execute", record)
+            try:
+                result = await ns[name](session, **kwargs)
+                answer["type"] = type(result).__name__
+                answer["stage"] = "read"
+                items = []
+                for obj in result:
+                    item = columns(obj)
+                    if "not_a_model" not in item:
+                        related = getattr(obj, nested)
+                        if isinstance(related, list | tuple):
+                            item[nested] = [columns(other) for other in related]
+                        else:
+                            item[nested] = columns(related) if related is not None else None
+                    items.append(item)
+                answer["value"] = items
+            except Exception as exc:
+                answer.update(raised=type(exc).__name__, message=str(exc)[:600])
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", record)
+    finally:
+        await engine.dispose()
+    answer["statements"] = statements
+    return answer
+
+
+class ServiceCall:
+    """What one call of ``list_authors``/``list_books`` returned, raised and sent."""
+
+    def __init__(self, expression: str, answer: dict[str, Any]) -> None:
+        self.expression = expression
+        self.raised = answer["raised"]
+        self.message = answer["message"]
+        self.stage = answer["stage"]
+        self.type = answer["type"]
+        self.value = answer["value"]
+        self.statements = answer["statements"]
+
+    def expect_ok(self) -> list[dict[str, Any]]:
+        """The items, or a failed check that names what went wrong and its likely cause."""
+        if self.raised == "NotImplementedError":
+            expect(False, f"`{self.expression}` raised NotImplementedError (the exercise is not written yet).")
+        if self.raised is not None:
+            where = f"`{self.expression}`" + (
+                " returned, but reading the loaded relationship" if self.stage == "read" else ""
+            )
+            message, hint = explain(f"{self.raised}: {self.message}", where)
+            expect(False, message, hint)
+        expect(
+            self.type == "list",
+            f"`{self.expression}` returned a {self.type}, expected a list.",
+            "Return `list(await session.scalars(statement))`.",
+        )
+        strays = sorted({item["not_a_model"] for item in self.value if "not_a_model" in item})
+        expect(
+            not strays,
+            f"`{self.expression}` returned a list of {', '.join(strays)}, expected model objects.",
+            "`session.scalars(select(Author)...)` gives Author objects; `session.execute` gives rows.",
+        )
+        return self.value
+
+
+@pytest.fixture
+def call_service(learner, db):
+    """``await call_service("list_authors", "books", limit=5, offset=0)``: what the call did."""
+
+    async def call(name: str, nested: str, *, reverse: bool = False, **kwargs: Any) -> ServiceCall:
+        observed = await learner.probe(
+            service_probe, database_url=db.url, name=name, kwargs=kwargs, nested=nested, reverse=reverse
+        )
+        arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+        expression = f"await {name}(session, {arguments})"
+        expect(observed.ok, f"`{expression}` could not be called: {observed.describe_error()}.")
+        return ServiceCall(expression, observed.value)
+
+    return call
+
+
+# -- explaining failures ---------------------------------------------------------------------------
+
+RELATIONSHIP_OF_TABLE = {"books": "Author.books", "authors": "Book.author"}
+LOADER = {"Author.books": "selectinload(Author.books)", "Book.author": "joinedload(Book.author)"}
+
+
+def explain(text: str, where: str) -> tuple[str, str]:
+    """A message naming the failure and a hint naming the fix, for an exception's type and text."""
+    if "MissingGreenlet" in text or "greenlet_spawn" in text:
+        table = re.search(r"\bFROM (\w+)", text)
+        relationship = RELATIONSHIP_OF_TABLE.get(table.group(1) if table else "", "a relationship")
+        loader = LOADER.get(relationship, "selectinload(...)")
+        return (
+            f"{where} failed with MissingGreenlet: a lazy load of {relationship} was attempted, and a lazy "
+            f"load cannot run under asyncio: use {loader} in the query.",
+            'Load what the response reads in the query itself, and keep `lazy="raise"` on the models so '
+            "that a forgotten load fails at once and names the relationship.",
+        )
+    if "lazy='raise'" in text:
+        found = re.search(r"'(\w+\.\w+)' is not available due to lazy='raise'", text)
+        relationship = found.group(1) if found else "a relationship"
+        loader = LOADER.get(relationship, "selectinload(...)")
+        return (
+            f"{where} failed: {relationship} was not loaded, and lazy='raise' refused to load it behind "
+            "your back (InvalidRequestError).",
+            f"Load it in the query: `.options({loader})`. Keep lazy='raise' on the model.",
+        )
+    if "unique() method" in text:
+        return (
+            f"{where} failed: joinedload on a collection without .unique() (InvalidRequestError): "
+            "the join returns each author once per book.",
+            "Call `.unique()` on the result (`(await session.scalars(statement)).unique().all()`), "
+            "or use selectinload(Author.books), which needs no unique().",
+        )
+    if "DetachedInstanceError" in text:
+        return (
+            f"{where} failed: a relationship was read after its session closed (DetachedInstanceError).",
+            "Load relationships in the query (selectinload/joinedload) and build the response inside the route.",
+        )
+    first = text.strip().splitlines()[0][:300] if text.strip() else "an unknown error"
+    return f"{where} failed: {first}", ""
+
+
+async def failure_probe(ns, database_url, url, page_size=20):
+    """Probe: build the app again and request ``url``, letting the app's exception out; its text."""
+    import httpx
+
+    app = ns["create_app"](ns["Settings"](database_url=database_url, page_size=page_size))
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                response = await client.get(url)
+            except Exception as exc:
+                chain, seen = [], exc
+                while seen is not None and len(chain) < 3:
+                    chain.append(f"{type(seen).__name__}: {seen}"[:700])
+                    seen = seen.__cause__ or seen.__context__
+                return {"status": None, "error": "\n".join(chain)}
+            return {"status": response.status_code, "error": None}
+    finally:
+        await app.state.engine.dispose()
+
+
+@pytest.fixture
+def why_it_failed(learner, db):
+    """``await why_it_failed("/authors", 500)``: (message, hint) for a request that did not answer 200."""
+
+    async def explain_failure(url: str, status: int, page_size: int = 20) -> tuple[str, str]:
+        where = f"GET {url}"
+        if status != 500:
+            return f"{where} answered {status}, expected 200.", "Check the path and the route's parameters."
+        observed = await learner.probe(failure_probe, database_url=db.url, url=url, page_size=page_size)
+        if observed.ok and observed.value.get("error"):
+            return explain(observed.value["error"], where)
+        return f"{where} answered 500.", "Run the route's code in the notebook to see the exception."
+
+    return explain_failure
+
+
+async def expect_ok(response, why_it_failed, page_size: int = 20) -> Any:
+    """The JSON of a 200 response, or a failed check that explains the failure."""
+    if response.status_code != 200:
+        url = str(response.request.url).removeprefix("http://testserver")
+        message, hint = await why_it_failed(url, response.status_code, page_size)
+        expect(False, message, hint)
+    return response.json()
+
+
+def expect_flat(label: str, small: list[str], large: list[str], budget: int, hint: str, rows: str = "authors") -> None:
+    """Equal statement counts with the small and the large catalogue, within ``budget``."""
+    small = [" ".join(statement.split()) for statement in small]
+    large = [" ".join(statement.split()) for statement in large]
+    sizes = f"{len(AUTHORS) if rows == 'authors' else len(BOOKS)} {rows}"
+    if len(small) != len(large):
+        statement, times = Counter(large).most_common(1)[0] if large else ("", 0)
+        expect(
+            False,
+            f"{label} sent {len(small)} statements with {sizes} in the database and {len(large)} with {LARGE}: "
+            f"the count grows with the data, an N+1. Sent {times} times: {statement[:160]}",
+            hint,
+        )
+    expect(
+        len(small) <= budget,
+        f"{label} sent {len(small)} statements with {sizes} and with {LARGE}: the budget is {budget}. "
+        "Statements: " + " | ".join(statement[:100] for statement in small[:4]),
+        hint,
+    )
+
+
+def describe_ids(items: Any) -> str:
+    """``ids 101 to 200`` for a long run of ids, else the list itself."""
+    found = ids(items)
+    if len(found) > 6 and found == list(range(found[0], found[0] + len(found))):
+        return f"ids {found[0]} to {found[-1]}"
+    return f"ids {found[:10]}" + ("..." if len(found) > 10 else "")
+
+
+def expect_pages(label: str, pages: list[list[Any]], expected: list[int]) -> None:
+    """Pages walked in order hold every expected id once, in ascending order."""
+    seen = [item for page in pages for item in page]
+    duplicates = sorted({item for item in seen if seen.count(item) > 1})
+    missing = [item for item in expected if item not in seen]
+    pages_text = " ".join(str(page) for page in pages)
+    order_hint = (
+        "Order by the primary key: `.order_by(Author.id)` / `.order_by(Book.id)`. Without ORDER BY the "
+        "database may return rows in any order (here SQLite was told to return them backwards)."
+    )
+    offset_hint = "Page n starts at row (n - 1) * page_size: `offset=(page - 1) * size`; page 1 has offset 0."
+    if sorted(set(seen)) == expected and not duplicates and seen != expected:
+        expect(False, f"{label}: the pages hold every row, but not in id order: {pages_text}.", order_hint)
+    expect(not duplicates, f"{label}: ids {duplicates} appeared on more than one page: {pages_text}.", offset_hint)
+    expect(not missing, f"{label}: ids {missing} never appeared on any page: {pages_text}.", offset_hint)
+    expect(seen == expected, f"{label}: pages {pages_text}, expected the ids {expected} in order.", order_hint)
+
+
+class Catalogue:
+    """The helpers above, for tests (checks and hidden tests cannot import this module by name)."""
+
+    AUTHORS = AUTHORS
+    BOOKS = BOOKS
+    LARGE = LARGE
+    fill_small = staticmethod(fill_small)
+    fill_large = staticmethod(fill_large)
+    expected_authors = staticmethod(expected_authors)
+    expected_books = staticmethod(expected_books)
+    sort_nested = staticmethod(sort_nested)
+    ids = staticmethod(ids)
+    describe_ids = staticmethod(describe_ids)
+    expect_ok = staticmethod(expect_ok)
+    expect_flat = staticmethod(expect_flat)
+    expect_pages = staticmethod(expect_pages)
+    explain = staticmethod(explain)
+
+
+@pytest.fixture
+def catalogue() -> type[Catalogue]:
+    return Catalogue

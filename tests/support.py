@@ -1,0 +1,138 @@
+"""Helpers for the project's tests: where things are, how to run the venv's tools, how to read grades."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.course import Course
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
+
+
+def chapter_ids() -> list[str]:
+    """The chapters in solutions/ at collection time (others may be adding chapters right now)."""
+    return Course.at(ROOT).chapter_ids
+
+
+def tool_env() -> dict[str, str]:
+    """This environment with the venv's bin first on PATH (nbgrader runs `alembic`, kernels run `python`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def run(command: list[str | Path], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run a tool; the returned object carries stdout/stderr for assertion messages."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def tail(completed: subprocess.CompletedProcess[str], lines: int = 40) -> str:
+    text = (completed.stdout or "") + "\n" + (completed.stderr or "")
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in {"__pycache__", ".ipynb_checkpoints"} or n.endswith(".pyc")}
+
+
+def copy_course(target: Path) -> None:
+    """nbgrader_config.py and solutions/ of this repository into ``target`` (an empty course root)."""
+    course = Course.at(ROOT)
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", target / "nbgrader_config.py")
+    shutil.copytree(course.source, target / course.source_directory, ignore=_ignore)
+
+
+def grade_cli(paths: list[Path], out: Path, *options: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``grader grade PATH... --out OUT`` through the installed console script."""
+    return run(
+        [VENV_BIN / "grader", "grade", *paths, "--out", out, "--course", ROOT, *options], cwd=ROOT, timeout=timeout
+    )
+
+
+@dataclass
+class GradeFolder:
+    out: Path
+    results: list[dict[str, Any]]
+    csv_header: list[str]
+    csv_rows: list[dict[str, str]]
+
+    def by_notebook(self) -> dict[Path, dict[str, Any]]:
+        return {Path(r["extra_data"]["notebook"]).resolve(): r for r in self.results}
+
+
+def read_grade_folder(out: Path) -> GradeFolder:
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "results").glob("*/*.json"))]
+    header: list[str] = []
+    rows: list[dict[str, str]] = []
+    if (out / "grades.csv").is_file():
+        with (out / "grades.csv").open(newline="", encoding="utf-8") as stream:
+            reader = csv.reader(stream)
+            header = next(reader, [])
+            rows = [dict(zip(header, row, strict=True)) for row in reader]
+    return GradeFolder(out=out, results=results, csv_header=header, csv_rows=rows)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def gradescope_problems(result: dict[str, Any]) -> list[str]:
+    """What in a results JSON breaks Gradescope's ``results.json`` schema (plus our extras); empty if none."""
+    problems = []
+    for key in ("score", "max_score", "execution_time"):
+        if not _number(result.get(key)):
+            problems.append(f"{key} is {result.get(key)!r}, expected a number")
+    if not isinstance(result.get("tests"), list):
+        problems.append("tests is not a list")
+    if not isinstance(result.get("extra_data"), dict):
+        problems.append("extra_data is not an object")
+    if result.get("visibility", "visible") not in VISIBILITIES:
+        problems.append(f"top-level visibility {result.get('visibility')!r}")
+    for i, test in enumerate(result.get("tests") or []):
+        for key in ("name", "score", "max_score", "status", "output", "visibility"):
+            if key not in test:
+                problems.append(f"tests[{i}] has no {key}")
+        if not isinstance(test.get("name"), str) or not test.get("name"):
+            problems.append(f"tests[{i}].name is {test.get('name')!r}")
+        if not (_number(test.get("score")) and _number(test.get("max_score"))):
+            problems.append(f"tests[{i}] score/max_score are not numbers")
+        elif not 0 <= test["score"] <= test["max_score"]:
+            problems.append(f"tests[{i}] score {test['score']} outside 0..{test['max_score']}")
+        if test.get("status") not in ("passed", "failed"):
+            problems.append(f"tests[{i}].status is {test.get('status')!r}")
+        if not isinstance(test.get("output"), str):
+            problems.append(f"tests[{i}].output is not a string")
+        if test.get("visibility") not in VISIBILITIES:
+            problems.append(f"tests[{i}].visibility is {test.get('visibility')!r}")
+    extra = result.get("extra_data") or {}
+    for key in ("student_id", "assignment", "status", "message"):
+        if key not in extra:
+            problems.append(f"extra_data has no {key}")
+    if extra.get("status") not in ("graded", "error"):
+        problems.append(f"extra_data.status is {extra.get('status')!r}")
+    if result.get("tests") and _number(result.get("score")):
+        total = sum(t.get("score", 0) for t in result["tests"])
+        if abs(total - result["score"]) > 1e-6:
+            problems.append(f"score {result['score']} is not the sum of the tests' scores {total}")
+    return problems

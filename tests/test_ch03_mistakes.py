@@ -1,0 +1,316 @@
+"""Chapter 03's checks diagnose the mistakes they were written for.
+
+Each case takes the solution notebook, replaces one or two solution cells with code that makes exactly
+one known mistake, grades it like a real submission (sandboxed learner process, visible and hidden
+tests) and asserts that precisely the expected checks fail, the first of them with a message that
+names the mistake, and every other check passes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import nbformat
+import pytest
+
+from grader.course import Course
+from grader.grade import grade_submission
+from grader.models import Status, Submission
+from grader.sandbox.limits import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "03-unit-of-work"
+SOLUTION = ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"
+
+
+class Mistake(NamedTuple):
+    cells: dict[str, str]  # grade_id of each replaced solution cell -> the mistaken code
+    failing: tuple[str, ...]  # every check that must fail; the first must explain the mistake
+    message: tuple[str, ...]  # fragments the first failing check's output must contain
+
+
+# place_order commits after every line: a refused order keeps its first lines.
+COMMIT_PER_LINE = """
+async def place_order(uow: UnitOfWork, customer_id: int, lines: list[tuple[int, int]]) -> Order:
+    async with uow:
+        if await uow.customers.get(customer_id) is None:
+            raise CustomerNotFound(customer_id)
+        order = Order(customer_id=customer_id, lines=[])
+        uow.orders.add(order)
+        for book_id, quantity in lines:
+            if await uow.books.get(book_id) is None:
+                raise BookNotFound(book_id)
+            if not await uow.books.take_stock(book_id, quantity):
+                raise OutOfStock(book_id)
+            order.lines.append(OrderLine(book_id=book_id, quantity=quantity))
+            await uow.commit()  # keep what is done so far
+        return order
+
+
+async def get_order(uow: UnitOfWork, order_id: int) -> Order:
+    async with uow:
+        order = await uow.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+"""
+
+# The unit of work's head, the same in the two __aexit__ mistakes below.
+UOW_HEAD = """
+class UnitOfWork:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self.sessionmaker()
+        self.customers = CustomerRepository(self.session)
+        self.books = BookRepository(self.session)
+        self.orders = OrderRepository(self.session)
+        return self
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+"""
+
+# __aexit__ commits whatever happened: an exception inside the block is not rolled back.
+COMMIT_ON_EXIT = (
+    UOW_HEAD
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        await self.session.commit()  # save whatever was done
+        await self.session.close()
+"""
+)
+
+# __aexit__ returns True: every exception inside the unit of work vanishes.
+SWALLOWING_EXIT = (
+    UOW_HEAD
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            await self.rollback()
+        await self.session.close()
+        return True  # the error is handled: rolled back
+"""
+)
+
+# A service that neither enters the unit of work nor commits: the route or a dependency does both.
+SERVICE_WITHOUT_COMMIT = """
+async def place_order(uow: UnitOfWork, customer_id: int, lines: list[tuple[int, int]]) -> Order:
+    if await uow.customers.get(customer_id) is None:
+        raise CustomerNotFound(customer_id)
+    order = Order(customer_id=customer_id, lines=[])
+    for book_id, quantity in lines:
+        if await uow.books.get(book_id) is None:
+            raise BookNotFound(book_id)
+        if not await uow.books.take_stock(book_id, quantity):
+            raise OutOfStock(book_id)
+        order.lines.append(OrderLine(book_id=book_id, quantity=quantity))
+    uow.orders.add(order)
+    await uow.session.flush()  # the order gets its id; the commit comes later
+    return order
+
+
+async def get_order(uow: UnitOfWork, order_id: int) -> Order:
+    order = await uow.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+"""
+
+# The route enters the unit of work and commits.
+COMMIT_IN_ROUTE = """
+def get_uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.sessionmaker)
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+router = APIRouter()
+
+@router.post("/orders", status_code=201)
+async def post_order(body: OrderIn, uow: UowDep) -> OrderOut:
+    lines = [(line.book_id, line.quantity) for line in body.lines]
+    try:
+        async with uow:
+            order = await place_order(uow, body.customer_id, lines)
+            await uow.commit()
+    except (CustomerNotFound, BookNotFound):
+        raise HTTPException(status_code=404, detail="not found") from None
+    except OutOfStock:
+        raise HTTPException(status_code=409, detail="out of stock") from None
+    return OrderOut.model_validate(order)
+
+
+@router.get("/orders/{order_id}")
+async def read_order(order_id: int, uow: UowDep) -> OrderOut:
+    try:
+        async with uow:
+            order = await get_order(uow, order_id)
+    except OrderNotFound:
+        raise HTTPException(status_code=404, detail="not found") from None
+    return OrderOut.model_validate(order)
+"""
+
+# A yield dependency enters the unit of work and commits after `yield`, after the response was sent.
+COMMIT_IN_TEARDOWN = """
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with UnitOfWork(request.app.state.sessionmaker) as uow:
+        yield uow
+        await uow.commit()  # the request went well: save it
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+router = APIRouter()
+
+
+@router.post("/orders", status_code=201)
+async def post_order(body: OrderIn, uow: UowDep) -> OrderOut:
+    lines = [(line.book_id, line.quantity) for line in body.lines]
+    try:
+        order = await place_order(uow, body.customer_id, lines)
+    except (CustomerNotFound, BookNotFound):
+        raise HTTPException(status_code=404, detail="not found") from None
+    except OutOfStock:
+        raise HTTPException(status_code=409, detail="out of stock") from None
+    return OrderOut.model_validate(order)
+
+
+@router.get("/orders/{order_id}")
+async def read_order(order_id: int, uow: UowDep) -> OrderOut:
+    try:
+        order = await get_order(uow, order_id)
+    except OrderNotFound:
+        raise HTTPException(status_code=404, detail="not found") from None
+    return OrderOut.model_validate(order)
+"""
+
+# The stock is read, compared in Python and written back: two concurrent orders both get the last copy.
+READ_THEN_WRITE = """
+async def place_order(uow: UnitOfWork, customer_id: int, lines: list[tuple[int, int]]) -> Order:
+    async with uow:
+        if await uow.customers.get(customer_id) is None:
+            raise CustomerNotFound(customer_id)
+        order = Order(customer_id=customer_id, lines=[])
+        for book_id, quantity in lines:
+            book = await uow.books.get(book_id)
+            if book is None:
+                raise BookNotFound(book_id)
+            if book.stock < quantity:
+                raise OutOfStock(book_id)
+            book.stock -= quantity
+            order.lines.append(OrderLine(book_id=book_id, quantity=quantity))
+        uow.orders.add(order)
+        await uow.commit()
+        return order
+
+
+async def get_order(uow: UnitOfWork, order_id: int) -> Order:
+    async with uow:
+        order = await uow.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+"""
+
+SERVICE_TESTS = (
+    "test_place_order",
+    "test_out_of_stock_changes_nothing",
+    "test_place_order_unknown_customer_or_book",
+    "test_same_book_on_two_lines",
+    "test_get_order_service",
+    "test_place_order_race_for_last_copy",
+)
+
+MISTAKES = {
+    "409 leaves the first lines stored": Mistake(
+        {"ex3-solution": COMMIT_PER_LINE},
+        (
+            "test_post_order_out_of_stock",
+            "test_out_of_stock_changes_nothing",
+            "test_place_order_unknown_customer_or_book",
+            "test_same_book_on_two_lines",
+            "test_post_order_unknown_customer_or_book",
+        ),
+        ("POST /orders answered 409, but books, order_lines, orders changed", "the first line of the refused order"),
+    ),
+    "exception inside the unit of work not rolled back": Mistake(
+        {"ex2-solution": COMMIT_ON_EXIT},
+        (
+            "test_exception_rolls_back",
+            "test_leaving_without_commit_writes_nothing",
+            "test_writes_after_commit_are_discarded",
+            "test_out_of_stock_changes_nothing",
+            "test_place_order_unknown_customer_or_book",
+            "test_same_book_on_two_lines",
+            "test_post_order_out_of_stock",
+            "test_post_order_unknown_customer_or_book",
+        ),
+        ("and the author is in the database", "committed (or failed to roll back) on the way out"),
+    ),
+    "__aexit__ returns True": Mistake(
+        {"ex2-solution": SWALLOWING_EXIT},
+        (
+            "test_exception_propagates",
+            "test_out_of_stock_changes_nothing",
+            "test_place_order_unknown_customer_or_book",
+            "test_same_book_on_two_lines",
+            "test_place_order_race_for_last_copy",
+            "test_post_order_out_of_stock",
+            "test_post_order_unknown_customer_or_book",
+            "test_post_order_race_for_last_copy",
+        ),
+        ("never reached the caller: `__aexit__` swallowed it (it returned True)",),
+    ),
+    "commit in the route": Mistake(
+        {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_ROUTE},
+        ("test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
+        ("The route function `post_order` of POST /orders calls `.commit()`",),
+    ),
+    "commit in a yield dependency's teardown": Mistake(
+        {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_TEARDOWN},
+        ("test_commit_failure_is_never_2xx", "test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
+        ("The commit failed, yet POST /orders answered 201", "after `yield` in a dependency"),
+    ),
+    "stock read, compared and written back": Mistake(
+        {"ex3-solution": READ_THEN_WRITE},
+        ("test_post_order_race_for_last_copy", "test_place_order_race_for_last_copy"),
+        ("POST /orders answered [201, 201], 2 copies were sold", "one atomic statement"),
+    ),
+}
+
+
+def with_cells_replaced(cells: dict[str, str], folder: Path) -> Path:
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    for grade_id, source in cells.items():
+        found = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+        assert len(found) == 1, f"the solution notebook has no single cell {grade_id}"
+        found[0].source = source.strip()
+    path = folder / f"{CHAPTER}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES.values()), ids=list(MISTAKES))
+def test_mistake_is_diagnosed(mistake: Mistake, tmp_path: Path) -> None:
+    path = with_cells_replaced(mistake.cells, tmp_path)
+    result = grade_submission(Submission(path=path, student_id="m", assignment=CHAPTER), Course.at(ROOT), Limits())
+    assert result.status == Status.GRADED, result.extra_data.message
+    replaced = [cell for cell in result.extra_data.cells if cell.grade_id in mistake.cells]
+    assert len(replaced) == len(mistake.cells) and all(cell.ok for cell in replaced), (
+        f"the mistaken code itself must run: {replaced}"
+    )
+    outcomes = {test.extra_data["nodeid"]: test for test in result.tests}
+    assert len(outcomes) == len(result.tests), "two checks share a name"
+    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
+    failed = {nodeid for nodeid, test in outcomes.items() if test.status == "failed"}
+    report = "\n".join(f"{nodeid}: {outcomes[nodeid].output}" for nodeid in sorted(failed))
+    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
+    explanation = outcomes[mistake.failing[0]].output
+    for fragment in mistake.message:
+        assert fragment in explanation, f"{mistake.failing[0]} should say {fragment!r}, said:\n{explanation}"
