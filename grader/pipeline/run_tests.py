@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,17 @@ def _chapter_fixtures(path: Path) -> ModuleType | None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _forget_test_modules(paths: list[Path]) -> None:
+    """Drop the test modules a run imported. In importlib mode pytest names them after their path
+    below the rootdir (``checks.test_ex1`` in every chapter) and reuses a module already in
+    ``sys.modules``: a second run in this process would get another chapter's tests."""
+    roots = [path.resolve() for path in paths]
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and any(Path(file).resolve().is_relative_to(root) for root in roots):
+            del sys.modules[name]
 
 
 def run_tests(
@@ -67,6 +79,7 @@ def run_tests(
     finally:
         if previous is not None:
             os.environ["PYTEST_ADDOPTS"] = previous
+        _forget_test_modules(paths)
     if plugin.collection_errors:
         raise CourseError("the chapter's tests could not be collected: " + "; ".join(plugin.collection_errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
+from grader.checks import CheckFailure
 from grader.models import ErrorInfo
 from grader.testing.backend import Backend
 
@@ -93,6 +94,13 @@ class Database:
         return f"sqlite+aiosqlite:///{self.path}"
 
     def _connect(self) -> sqlite3.Connection:
+        # The learner process can swap the file for a symlink, which must not send the grader's reads
+        # and writes to another database on the machine (SQLite's own nofollow is not honoured by
+        # every build). A swap between this check and the open remains possible.
+        if self.path.is_symlink():
+            raise CheckFailure(
+                "The test database was replaced by a symbolic link.", "Leave the files the checks create alone."
+            )
         connection = sqlite3.connect(self.path)
         connection.row_factory = sqlite3.Row
         return connection
