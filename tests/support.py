@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from grader.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,3 +138,15 @@ def gradescope_problems(result: dict[str, Any]) -> list[str]:
         if abs(total - result["score"]) > 1e-6:
             problems.append(f"score {result['score']} is not the sum of the tests' scores {total}")
     return problems
+
+
+def solution_with_cells_replaced(chapter: str, replacements: dict[str, str], path: Path) -> Path:
+    """The chapter's solution notebook with some cells (by grade_id) replaced, written to ``path``:
+    a submission that makes exactly one known mistake."""
+    notebook = nbformat.read(ROOT / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
+    for grade_id, source in replacements.items():
+        cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+        assert len(cells) == 1, f"the solution notebook has no single cell {grade_id}"
+        cells[0].source = source.strip()
+    nbformat.write(notebook, path)
+    return path

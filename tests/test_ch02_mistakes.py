@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-import nbformat
 import pytest
+from support import solution_with_cells_replaced
 
 from grader.course import Course
 from grader.grade import grade_submission
@@ -21,7 +21,6 @@ from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "02-dependency-injection"
-SOLUTION = ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"
 
 
 class Mistake(NamedTuple):
@@ -227,19 +226,9 @@ MISTAKES = {
 }
 
 
-def with_cell_replaced(grade_id: str, source: str, folder: Path) -> Path:
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    assert len(cells) == 1, f"the solution notebook has no single cell {grade_id}"
-    cells[0].source = source.strip()
-    path = folder / f"{CHAPTER}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
 @pytest.mark.parametrize("mistake", list(MISTAKES.values()), ids=list(MISTAKES))
 def test_mistake_is_diagnosed(mistake: Mistake, tmp_path: Path) -> None:
-    path = with_cell_replaced(mistake.cell, mistake.source, tmp_path)
+    path = solution_with_cells_replaced(CHAPTER, {mistake.cell: mistake.source}, tmp_path / f"{CHAPTER}.ipynb")
     result = grade_submission(Submission(path=path, student_id="m", assignment=CHAPTER), Course.at(ROOT), Limits())
     assert result.status == Status.GRADED, result.extra_data.message
     replaced = [cell for cell in result.extra_data.cells if cell.grade_id == mistake.cell]

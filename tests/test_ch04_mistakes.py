@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from support import grade_cli, read_grade_folder, tail
+from support import grade_cli, read_grade_folder, solution_with_cells_replaced, tail
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "04-n-plus-one"
-SOLUTION = ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"
 
 
 @dataclass(frozen=True)
@@ -325,16 +323,6 @@ def slug(case: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
 
 
-def with_cells_replaced(replacements: dict[str, str], path: Path) -> Path:
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    for grade_id, source in replacements.items():
-        cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-        assert len(cells) == 1, f"the solution notebook has no single cell {grade_id}"
-        cells[0].source = source.strip()
-    nbformat.write(notebook, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The results of every selected case (and of the valid variants), graded in one batch; keyed by case."""
@@ -349,7 +337,7 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             selected[VARIANTS_CASE] = VARIANTS
     folder = tmp_path_factory.mktemp("mistakes")
     for case, replacements in selected.items():
-        with_cells_replaced(replacements, folder / f"{slug(case)}.ipynb")
+        solution_with_cells_replaced(CHAPTER, replacements, folder / f"{slug(case)}.ipynb")
     out = tmp_path_factory.mktemp("grades")
     completed = grade_cli([folder], out, "--assignment", CHAPTER, "--jobs", "2")
     assert completed.returncode == 0, tail(completed)
