@@ -9,6 +9,8 @@ pytestmark = pytest.mark.exercise("ex6")
 
 async def write_after_use_database(ns, app_url, test_url):
     """An app built on app_url, pointed at test_url with use_database; a route on SessionDep writes once."""
+    from typing import Annotated, Any
+
     import httpx
     from fastapi import Depends
 
@@ -27,7 +29,7 @@ async def write_after_use_database(ns, app_url, test_url):
     app = ns["create_app"](ns["Settings"](database_url=app_url))
     author_model = ns["Author"]
 
-    async def add_author(name, session=Depends(used)):  # noqa: B008 (probe annotations would be strings)
+    async def add_author(name, session: Annotated[Any, Depends(used)]):
         session.add(author_model(name=name))
         await session.commit()
         return {"ok": True}

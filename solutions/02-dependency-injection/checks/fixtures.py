@@ -33,6 +33,8 @@ async def build_app(
     override_page_size=1,
 ):
     """Probe run in the learner's process: the app under test, with its tables created."""
+    from typing import Annotated, Any
+
     from fastapi import Depends, FastAPI, HTTPException
     from fastapi.responses import JSONResponse
 
@@ -98,13 +100,13 @@ async def build_app(
         async def on_probe_error(request, exc):
             return JSONResponse({"handled": True}, status_code=418)
 
-        async def add_author(name, session=Depends(get_session)):  # noqa: B008 (probe annotations would be strings)
+        async def add_author(name, session: Annotated[Any, Depends(get_session)]):
             author = author_model(name=name)
             session.add(author)
             await session.commit()
             return {"id": author.id}
 
-        async def fail(how, session=Depends(get_session)):  # noqa: B008 (probe annotations would be strings)
+        async def fail(how, session: Annotated[Any, Depends(get_session)]):
             session.add(author_model(name="written by a request that failed"))
             await session.flush()
             if how == "http":
@@ -122,7 +124,7 @@ async def build_app(
         if with_settings:
             get_settings = dependency("SettingsDep", "get_settings")
 
-            async def settings_seen(settings=Depends(get_settings)):  # noqa: B008 (probe annotations would be strings)
+            async def settings_seen(settings: Annotated[Any, Depends(get_settings)]):
                 return {"page_size": settings.page_size, "database_url": settings.database_url}
 
             app.add_api_route("/probe/settings", settings_seen, methods=["GET"])

@@ -7,6 +7,8 @@ pytestmark = pytest.mark.exercise("ex5")
 
 async def two_apps(ns, first_url, second_url):
     """Two apps from create_app; write through each, override a dependency on the first only."""
+    from typing import Annotated, Any
+
     import httpx
     from fastapi import Depends
 
@@ -33,12 +35,12 @@ async def two_apps(ns, first_url, second_url):
     get_settings = dependency("SettingsDep", "get_settings")
     author_model = ns["Author"]
 
-    async def add_author(name, session=Depends(get_session)):  # noqa: B008 (probe annotations would be strings)
+    async def add_author(name, session: Annotated[Any, Depends(get_session)]):
         session.add(author_model(name=name))
         await session.commit()
         return {"ok": True}
 
-    async def page_size(settings=Depends(get_settings)):  # noqa: B008 (probe annotations would be strings)
+    async def page_size(settings: Annotated[Any, Depends(get_settings)]):
         return {"page_size": settings.page_size}
 
     seen = {"same_app": first is second}

@@ -8,6 +8,8 @@ pytestmark = pytest.mark.exercise("ex6")
 
 async def use_database_on_one_of_two(ns, first_url, second_url, test_url):
     """Two apps; use_database on the first only; each writes once. Also: did the first app's state change?"""
+    from typing import Annotated, Any
+
     import httpx
     from fastapi import Depends
 
@@ -25,7 +27,7 @@ async def use_database_on_one_of_two(ns, first_url, second_url, test_url):
     used = used or ns.get("get_session")
     author_model = ns["Author"]
 
-    async def add_author(name, session=Depends(used)):  # noqa: B008 (probe annotations would be strings)
+    async def add_author(name, session: Annotated[Any, Depends(used)]):
         session.add(author_model(name=name))
         await session.commit()
         return {"ok": True}

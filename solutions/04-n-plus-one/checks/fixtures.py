@@ -113,6 +113,8 @@ def ids(items: Any) -> list[Any]:
 
 async def build_app(ns, database_url, factory="create_app", page_size=20, reverse=False, probe_routes=False):
     """Probe run in the learner's process: the app under test, with its tables created."""
+    from typing import Annotated
+
     from fastapi import Depends, FastAPI
     from sqlalchemy import event
 
@@ -146,8 +148,7 @@ async def build_app(ns, database_url, factory="create_app", page_size=20, revers
             cursor.close()
 
     if probe_routes:
-        # The dependency PageDep points at (else get_page). No annotations: probes are compiled
-        # with postponed annotations, which FastAPI would try to resolve in the probe's module.
+        # The dependency PageDep points at (else get_page).
         get_page = next(
             (m.dependency for m in getattr(ns.get("PageDep"), "__metadata__", ()) if hasattr(m, "dependency")),
             ns.get("get_page"),
@@ -155,7 +156,7 @@ async def build_app(ns, database_url, factory="create_app", page_size=20, revers
         if get_page is None:
             raise NameError("neither `PageDep` nor `get_page` is defined")
 
-        async def page_seen(page=Depends(get_page)):  # noqa: B008 (probe annotations would be strings)
+        async def page_seen(page: Annotated[object, Depends(get_page)]):
             return {"limit": getattr(page, "limit", None), "offset": getattr(page, "offset", None)}
 
         app.add_api_route("/probe/page", page_seen, methods=["GET"])
