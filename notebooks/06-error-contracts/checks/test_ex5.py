@@ -1,0 +1,129 @@
+"""Exercise 5: the 500 problem leaks nothing, and register_problem_handlers covers every error."""
+
+import pytest
+
+from grader.checks import expect
+from grader.checks.problems import describe, json_body, leak_issues, media_type
+
+pytestmark = pytest.mark.exercise("ex5")
+
+# What each /crash/{kind} route raises: the exception's class, and text from its message.
+CRASHES = {
+    "sql": ("OperationalError", ["payment_secrets", "card_number"]),
+    "dsn": ("ConnectionRefusedError", ["hunter2-db-password", "db.internal"]),
+    "path": ("FileNotFoundError", ["secrets.toml", "/srv/bookshop"]),
+    "key": ("KeyError", ["hashed_password"]),
+    "zero": ("ZeroDivisionError", ["division by zero"]),
+}
+LEAK_HINT = (
+    'The client gets `problem_response(500, "a fixed sentence")` and nothing else; `str(exc)`, `repr(exc)`, '
+    "`type(exc).__name__` and the traceback go to `error_log.error(..., exc_info=exc)` only."
+)
+
+
+@pytest.fixture
+def app_kwargs(request, db):
+    """A bare app with unexpected_error_handler on Exception, or (register test) the learner's registration."""
+    mode = "registered" if request.function.__name__ == "test_register_covers_framework_errors" else "unexpected"
+    return {"database_url": db.url, "mode": mode}
+
+
+@pytest.mark.points(1)
+async def test_unexpected_error_is_a_problem(client, contract):
+    """an unexpected exception answers a 500 problem of type about:blank"""
+    response = await client.get("/crash/zero")
+    body = contract.expect_problem(
+        response,
+        "A route dividing by zero",
+        500,
+        'unexpected_error_handler returns `problem_response(500, "...")`: a JSONResponse with '
+        "media_type=PROBLEM_JSON (a bare JSONResponse says application/json).",
+    )
+    expect(
+        body.get("type") == "about:blank" and body.get("title") == "Internal Server Error",
+        f"A route dividing by zero answered the type {body.get('type')!r} and the title {body.get('title')!r}, "
+        "expected 'about:blank' and 'Internal Server Error'.",
+        "A bug has no domain meaning: a plain about:blank problem with the status phrase as title.",
+    )
+
+
+@pytest.mark.points(2)
+async def test_500_leaks_nothing(client):
+    """the 500 shows no SQL, connection string, file path, class name or message of the exception"""
+    for kind, (exception_name, secrets) in CRASHES.items():
+        response = await client.get(f"/crash/{kind}")
+        expect(
+            response.status_code == 500,
+            f"A route raising {exception_name} answered {response.status_code}, expected 500.",
+            "Register nothing but unexpected_error_handler for this check: it must answer 500.",
+        )
+        expect(
+            media_type(response) in ("application/problem+json", "application/json")
+            and json_body(response) is not None,
+            f"A route raising {exception_name} answered {describe(response)}: that is Starlette's own 500, so "
+            "unexpected_error_handler did not answer (it is missing, or it raised).",
+            'unexpected_error_handler returns `problem_response(500, "...")`.',
+        )
+        leaks = leak_issues(response.text, exception_names=[exception_name], secrets=secrets)
+        expect(
+            not leaks,
+            f"The 500 of a route raising {exception_name} shows server internals: {'; '.join(leaks)}.",
+            LEAK_HINT,
+        )
+
+
+def diagnose_registration(keys: list[list[str]]) -> str:
+    """Why the routing's 404/405 were not problems, from what register_problem_handlers registered."""
+    handlers = {name: module for name, module, _ in keys}
+    starlette = handlers.get("starlette.exceptions.HTTPException", "")
+    if "fastapi.exceptions.HTTPException" in handlers and starlette.startswith("fastapi"):
+        return (
+            "register_problem_handlers registered http_error_handler on fastapi.HTTPException, a subclass: the "
+            "routing raises starlette.exceptions.HTTPException, which that handler never sees. Register on "
+            "`StarletteHTTPException` (it catches FastAPI's subclass too)."
+        )
+    if starlette.startswith("fastapi"):
+        return "register_problem_handlers registers no handler on starlette.exceptions.HTTPException."
+    return "Register http_error_handler on StarletteHTTPException and keep `headers=exc.headers`."
+
+
+@pytest.mark.points(1)
+async def test_register_covers_framework_errors(client, contract, learner):
+    """register_problem_handlers turns the routing's 404 and 405, a 401 and a 422 into problems, headers kept"""
+    observed = await learner.probe(handler_keys_probe)
+    expect(observed.ok, f"`register_problem_handlers(FastAPI())` raised {observed.describe_error()}.")
+    hint = diagnose_registration(observed.value)
+    contract.expect_problem(await client.get("/no/such/page"), "GET /no/such/page (no such route)", 404, hint)
+    response = await client.post("/only-get")
+    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, hint)
+    contract.expect_header(response, "POST /only-get", "Allow", "GET", hint)
+    response = await client.get("/needs-token")
+    contract.expect_problem(response, "GET /needs-token without a token", 401, hint)
+    contract.expect_header(response, "GET /needs-token without a token", "WWW-Authenticate", "Bearer", hint)
+    contract.expect_problem(
+        await client.post("/signup", json={}),
+        "POST /signup with an empty body",
+        422,
+        "Register validation_error_handler on RequestValidationError.",
+    )
+    contract.expect_problem(
+        await client.get("/crash/zero"),
+        "A route dividing by zero",
+        500,
+        "Register unexpected_error_handler on Exception.",
+    )
+
+
+async def handler_keys_probe(ns):
+    """Probe: the exception classes register_problem_handlers registers, with their handlers' modules."""
+    from fastapi import FastAPI
+
+    if "register_problem_handlers" not in ns:
+        raise NameError("name 'register_problem_handlers' is not defined")
+    app = FastAPI()
+    ns["register_problem_handlers"](app)
+    found = []
+    for key, handler in app.exception_handlers.items():
+        name = f"{key.__module__}.{key.__qualname__}" if isinstance(key, type) else repr(key)
+        found.append([name, getattr(handler, "__module__", "") or "", getattr(handler, "__name__", "")])
+    return found

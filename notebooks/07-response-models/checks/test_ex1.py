@@ -1,0 +1,79 @@
+"""Exercise 1: every input model refuses fields it does not declare, and accepts valid bodies."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex1")
+
+CUSTOMER = {"name": "Lin", "email": "lin@example.com", "password": "Lin's long password"}
+LINE = {"book_id": 1, "quantity": 2}
+# (model, a valid body, the same body with one field too many, that field, where pydantic reports it)
+SMUGGLED = [
+    ("CustomerIn", CUSTOMER, CUSTOMER | {"is_admin": True}, "is_admin", ["is_admin"]),
+    ("CustomerUpdate", {"name": "Lin"}, {"name": "Lin", "is_admin": True}, "is_admin", ["is_admin"]),
+    (
+        "CustomerUpdate",
+        {},
+        {"hashed_password": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"},
+        "hashed_password",
+        ["hashed_password"],
+    ),
+    ("OrderLineIn", LINE, LINE | {"price_cents": 1}, "price_cents", ["price_cents"]),
+    ("OrderIn", {"lines": [LINE]}, {"lines": [LINE], "customer_id": 2}, "customer_id", ["customer_id"]),
+    ("OrderIn", {"lines": [LINE]}, {"lines": [LINE | {"price_cents": 1}]}, "price_cents", ["lines", 0, "price_cents"]),
+]
+
+
+@pytest.mark.points(2)
+async def test_inputs_refuse_unknown_fields(schemas, input_verdict):
+    """CustomerIn, CustomerUpdate, OrderLineIn and OrderIn refuse a field they do not declare"""
+    for model, valid, smuggled, field, loc in SMUGGLED:
+        answer = await schemas.validate(model, valid)
+        expect(
+            answer["valid"],
+            f"`{model}` refused the valid body {valid}: {answer.get('errors')}.",
+            "Keep the fields and constraints of the contract.",
+        )
+        answer = await schemas.validate(model, smuggled)
+        if answer["valid"]:
+            message, hint = input_verdict(model, smuggled, field, answer)
+            expect(False, message, hint)
+        errors = answer["errors"]
+        expect(
+            {"type": "extra_forbidden", "loc": loc} in errors,
+            f"`{model}` refused {smuggled}, but not with an `extra_forbidden` error at {loc}: {errors}.",
+            "Forbid unknown fields with `ConfigDict(extra='forbid')` instead of declaring the field and rejecting "
+            "it in a validator.",
+        )
+
+
+@pytest.mark.points(1)
+async def test_inputs_accept_valid_bodies(schemas):
+    """valid bodies pass; CustomerUpdate's fields are optional and keep CustomerIn's constraints"""
+    cases = [
+        ("CustomerIn", CUSTOMER, True, "a complete registration"),
+        ("CustomerIn", CUSTOMER | {"password": "short"}, False, "a 5-character password"),
+        ("CustomerUpdate", {}, True, "an empty update (nothing to change)"),
+        ("CustomerUpdate", {"email": "lin@example.org"}, True, "an update of the email alone"),
+        ("CustomerUpdate", {"name": None, "email": "lin@example.org"}, True, "a name sent as null"),
+        ("CustomerUpdate", {"name": ""}, False, "an empty name"),
+        ("CustomerUpdate", {"email": "not an email"}, False, "an email without @"),
+        ("OrderIn", {"lines": [LINE, {"book_id": 2, "quantity": 1}]}, True, "an order of two lines"),
+        ("OrderIn", {"lines": []}, False, "an order without lines"),
+    ]
+    for model, body, valid, what in cases:
+        answer = await schemas.validate(model, body)
+        expect(
+            answer["valid"] == valid,
+            f"`{model}` {'refused' if valid else 'accepted'} {what}: {body}"
+            + (f" ({answer.get('errors')})." if not answer["valid"] else "."),
+            "CustomerUpdate has `name` and `email`, each `None` by default, with the same Field constraints as in "
+            "CustomerIn; the other models are given as they are.",
+        )
+    answer = await schemas.validate("CustomerUpdate", {})
+    expect(
+        answer["dump"] == {"name": None, "email": None},
+        f"`CustomerUpdate()` dumps as {answer['dump']}, expected {{'name': None, 'email': None}}.",
+        "CustomerUpdate declares exactly `name` and `email`, both defaulting to None.",
+    )

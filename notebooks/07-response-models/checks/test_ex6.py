@@ -1,0 +1,44 @@
+"""Exercise 6: find_leaks reports the path of every string that leaks."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex6")
+
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+CASES = [
+    (
+        {"items": [{"id": 1, "email": "grace@example.com"}], "note": "typed: Ada's analytical engine"},
+        ["grace@example.com", "Ada's analytical engine"],
+        ["$.items[0].email", "$.note"],
+        "an email in a list of objects, and a password inside a longer string",
+    ),
+    (
+        {"detail": "GRACE@Example.com is already registered"},
+        ["grace@example.com"],
+        ["$.detail"],
+        "an email in other letter case",
+    ),
+    ({"id": 2, "hashed_password": HASH, "is_admin": False}, [], ["$.hashed_password"], "an argon2 hash"),
+    ([{"id": 1, "name": "Grace"}, {"id": 2, "name": "Hedy"}], ["grace@example.com"], [], "nothing to report"),
+]
+
+
+@pytest.mark.points(2)
+async def test_find_leaks_reports_paths(learner):
+    """find_leaks returns the paths of leaking strings, case-insensitively, hashes included"""
+    for value, forbidden, expected, what in CASES:
+        observed = await learner.call("find_leaks", value, forbidden)
+        expect(
+            observed.ok,
+            f"`find_leaks({value!r}, {forbidden!r})` raised {observed.describe_error()}.",
+            "Walk dicts and lists recursively; test only strings.",
+        )
+        expect(
+            observed.value == expected,
+            f"`find_leaks` on {what} returned {observed.value!r}, expected {expected!r} "
+            f"(value {value!r}, forbidden {forbidden!r}).",
+            "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Compare `text.casefold()` with "
+            "`secret.casefold()`; a string containing `$argon2` or `$2b$` leaks too.",
+        )

@@ -1,0 +1,22 @@
+"""Exercise 1: core/database.py makes engines that enforce foreign keys."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex1")
+
+
+@pytest.mark.points(1)
+async def test_foreign_keys_enforced(probe, db, fixtures):
+    """make_engine's connections refuse a row that refers to nothing"""
+    from_probe = await probe(fixtures.database_probe, database_url=db.url)
+    answer = fixtures.expect_probe_ok(from_probe, "Importing app.core.database and using make_engine")
+    expect(
+        answer["foreign_key"] == "IntegrityError",
+        "An engine from make_engine accepted a row whose foreign key points at nothing "
+        f"(the insert gave {answer['foreign_key']}): SQLite checks foreign keys only when told to, on every "
+        "connection.",
+        "In make_engine, listen for 'connect' on engine.sync_engine and execute `PRAGMA foreign_keys=ON` with a "
+        "cursor of the new connection.",
+    )

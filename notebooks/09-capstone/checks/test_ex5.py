@@ -1,0 +1,112 @@
+"""Exercise 5: the services hold the rules and know nothing of the web framework."""
+
+import jwt
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex5")
+
+SERVICES = {
+    "app.services.catalogue": ["list_authors", "list_books", "get_book"],
+    "app.services.customers": ["register_customer", "authenticate", "log_in", "current_customer"],
+    "app.services.orders": ["place_order", "list_orders", "get_order"],
+}
+
+
+@pytest.mark.points(2)
+async def test_register_and_authenticate(probe, db, fixtures, shop):
+    """register_customer stores an argon2id hash; EmailTaken; one answer for a wrong password and an unknown email"""
+    fixtures.expect_probe_ok(await probe(fixtures.create_tables_probe, database_url=db.url), "Creating the tables")
+
+    async def call(function, **kwargs):
+        observed = await probe(
+            fixtures.service_probe,
+            database_url=db.url,
+            module="customers",
+            function=function,
+            kwargs=kwargs,
+            jwt_secret=shop.SECRET,
+        )
+        return fixtures.expect_probe_ok(observed, f"Calling app.services.customers.{function}")
+
+    ada = {"name": "Ada", "email": "ada@example.com", "password": shop.PASSWORD}
+    registered = await call("register_customer", **ada)
+    expect(
+        registered["raised"] is None and (registered["value"] or {}).get("model") == "Customer",
+        f"register_customer(uow, 'Ada', 'ada@example.com', ...) gave {registered}, expected a Customer.",
+        "Build Customer(name=..., email=..., hashed_password=hash_password(password)), add it, commit, return it.",
+    )
+    rows = db.rows("SELECT id, email, hashed_password FROM customers")
+    expect(
+        len(rows) == 1 and rows[0]["hashed_password"].startswith("$argon2id$"),
+        "After register_customer, the customers table holds "
+        f"{[(r['email'], r['hashed_password'][:12]) for r in rows]}: expected one customer whose hashed_password "
+        "is an argon2id hash.",
+        "Store `hash_password(password)` (pwdlib's argon2id), never the password itself, and commit.",
+    )
+    again = await call("register_customer", **(ada | {"name": "Ada again"}))
+    expect(
+        again["raised"] == "EmailTaken" and len(db.rows("SELECT id FROM customers")) == 1,
+        f"Registering ada@example.com a second time gave {again['raised'] or again['value']}, expected EmailTaken "
+        "and still one customer.",
+        "Look the email up with uow.customers.get_by_email before adding; raise EmailTaken if found.",
+    )
+    wrong = await call("authenticate", email=ada["email"], password="not the password")
+    unknown = await call("authenticate", email="nobody@example.com", password=ada["password"])
+    expect(
+        wrong["raised"] == "InvalidCredentials" and unknown["raised"] == "InvalidCredentials",
+        f"authenticate with a wrong password raised {wrong['raised']}, with an unknown email {unknown['raised']}: "
+        "expected InvalidCredentials for both.",
+        "Raise InvalidCredentials when the customer is None or the password does not match.",
+    )
+    expect(
+        wrong["message"] == unknown["message"],
+        f"A wrong password says {wrong['message']!r}, an unknown email {unknown['message']!r}: the difference tells "
+        "an attacker which emails are registered.",
+        "One message for both, e.g. 'wrong email or password'.",
+    )
+    token = await call("log_in", email=ada["email"], password=ada["password"])
+    expect(
+        token["raised"] is None and isinstance(token["value"], str),
+        f"log_in with the right password gave {token['raised'] or token['value']}, expected a token (a str).",
+        "return create_access_token(settings, str(customer.id), now).",
+    )
+    try:
+        claims = jwt.decode(token["value"], shop.SECRET, algorithms=["HS256"])
+    except jwt.PyJWTError as exc:
+        claims = {"error": str(exc)}
+    expect(
+        claims.get("sub") == str(rows[0]["id"]),
+        f"log_in's token carries {claims}, expected sub={str(rows[0]['id'])!r} signed with the settings' key.",
+        "create_access_token(settings, str(customer.id), now).",
+    )
+
+
+@pytest.mark.points(2)
+async def test_services_import_no_web_framework(learner, probe, fixtures, layers):
+    """services import nothing from FastAPI or Starlette, directly or through another app module"""
+    imported = fixtures.expect_probe_ok(
+        await probe(fixtures.import_probe, modules=list(SERVICES)), "Importing the services"
+    )
+    for module, functions in SERVICES.items():
+        found = imported["modules"][module]
+        expect(
+            found["error"] is None,
+            f"Importing {module} failed: {found['error']}",
+            "Write the module's cell (exercise 5) and run it.",
+        )
+        missing = [name for name in functions if name not in found["names"]]
+        expect(not missing, f"{module} defines no {', '.join(missing)}.", "The contract of exercise 5 lists them.")
+    sources = fixtures.expect_probe_ok(await learner.probe(fixtures.sources_probe, folders=["app"]), "Reading app/")
+    for path in sorted(sources):
+        if not path.startswith("app/services/"):
+            continue
+        chain = layers.web_chain(sources, path)
+        expect(
+            chain is None,
+            f"{path} depends on the web framework: {' imports '.join(chain or [])}.",
+            "Services raise domain exceptions (core/exceptions.py) and take plain values; the web layer "
+            "(routers, dependencies, core/errors.py) turns them into HTTP. Import nothing from fastapi or "
+            "starlette, nor a module that does.",
+        )

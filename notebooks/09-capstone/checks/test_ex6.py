@@ -1,0 +1,173 @@
+"""Exercise 6: the routers and the app, end to end over HTTP, and served by uvicorn."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex6")
+
+ROUTERS = ["app.routers.auth", "app.routers.customers", "app.routers.catalogue", "app.routers.orders"]
+ROUTES = {
+    ("/auth/token", "POST"),
+    ("/customers", "POST"),
+    ("/customers/me", "GET"),
+    ("/authors", "GET"),
+    ("/books", "GET"),
+    ("/books/{book_id}", "GET"),
+    ("/orders", "POST"),
+    ("/orders", "GET"),
+    ("/orders/{order_id}", "GET"),
+}
+
+
+def sort_books(authors):
+    return [a | {"books": sorted(a.get("books") or [], key=lambda b: b.get("id", 0))} for a in authors]
+
+
+@pytest.mark.points(1)
+async def test_register_and_log_in(client, shop, fixtures):
+    """POST /customers registers (201, no password in the answer), POST /auth/token logs in, GET /customers/me"""
+    response = await client.post(
+        "/customers", json={"name": "Ada", "email": "ada@example.com", "password": shop.PASSWORD}
+    )
+    expect(
+        response.status_code == 201,
+        f"POST /customers answered {shop.show(response)}, expected 201.",
+        "`@router.post('/customers', status_code=201)` in routers/customers.py, included by create_app.",
+    )
+    body = response.json()
+    expect(
+        isinstance(body, dict) and set(body) == {"id", "name", "email"},
+        f"POST /customers answered {body}, expected exactly id, name and email.",
+        "Return a CustomerOut (the route's return annotation filters the answer).",
+    )
+    ada = await shop.log_in(client, fixtures.Customer(id=body["id"], email=body["email"]))
+    me = await client.get("/customers/me", headers=ada.headers)
+    expect(
+        me.status_code == 200 and me.json() == body,
+        f"GET /customers/me with Ada's token answered {shop.show(me)}, expected {body}.",
+        "`customer: CurrentCustomer` and return CustomerOut.model_validate(customer).",
+    )
+
+
+@pytest.mark.points(2)
+async def test_browse_and_order(client, shop):
+    """browse authors and books, order (stock taken), list and read one's own orders"""
+    shop.fill()
+    authors = await client.get("/authors")
+    expect(
+        authors.status_code == 200 and sort_books(authors.json()) == shop.expected_authors(),
+        f"GET /authors answered {shop.show(authors)}, expected every author with their books, ordered by id.",
+        "catalogue.list_authors with the page's limit and offset; `[AuthorWithBooks.model_validate(a) for a in ...]`.",
+    )
+    books = await client.get("/books")
+    expect(
+        books.status_code == 200 and books.json() == shop.expected_books(),
+        f"GET /books answered {shop.show(books)}, expected every book with its author, ordered by id.",
+        "catalogue.list_books with the page's limit and offset; BookWithAuthor for each book.",
+    )
+    book = await client.get("/books/2")
+    expect(
+        book.status_code == 200 and book.json() == shop.expected_books()[1],
+        f"GET /books/2 answered {shop.show(book)}, expected {shop.expected_books()[1]}.",
+        "`@router.get('/books/{book_id}')` returning BookWithAuthor.model_validate(await catalogue.get_book(...)).",
+    )
+    ada = await shop.log_in(client, shop.add_customer(1, "ada@example.com"))
+    order = {"lines": [{"book_id": 1, "quantity": 2}, {"book_id": 2, "quantity": 1}]}
+    created = await client.post("/orders", json=order, headers=ada.headers)
+    expect(
+        created.status_code == 201,
+        f"POST /orders with Ada's token answered {shop.show(created)}, expected 201.",
+        "`@router.post('/orders', status_code=201)`: orders.place_order(uow, customer.id, lines).",
+    )
+    body = created.json()
+    expected_lines = sorted(order["lines"], key=lambda line: line["book_id"])
+    expect(
+        body.get("customer_id") == ada.id
+        and sorted(body.get("lines", []), key=lambda line: line.get("book_id", 0)) == expected_lines,
+        f"POST /orders answered {body}, expected customer_id {ada.id} and the two lines.",
+        "The customer comes from the token (CurrentCustomer), the lines from the body; return an OrderOut.",
+    )
+    expect(
+        shop.stock()[1] == 1 and shop.stock()[2] == 1,
+        f"After ordering 2 of book 1 and 1 of book 2 the stock is {shop.stock()}.",
+        "POST /orders goes through services.orders.place_order, which takes the stock.",
+    )
+    listed = await client.get("/orders", headers=ada.headers)
+    expect(
+        listed.status_code == 200 and [o.get("id") for o in listed.json()] == [body["id"]],
+        f"GET /orders with Ada's token answered {shop.show(listed)}, expected her one order.",
+        "orders.list_orders(uow, customer.id, limit=page.limit, offset=page.offset).",
+    )
+    one = await client.get(f"/orders/{body['id']}", headers=ada.headers)
+    expect(
+        one.status_code == 200 and one.json().get("id") == body["id"],
+        f"GET /orders/{body['id']} with Ada's token answered {shop.show(one)}.",
+        "orders.get_order(uow, customer.id, order_id).",
+    )
+
+
+@pytest.mark.points(2)
+async def test_routers_only_translate(learner, probe, fixtures, layers):
+    """routers import no SQLAlchemy, session or engine, and decide nothing: they call a service"""
+    imported = fixtures.expect_probe_ok(
+        await probe(fixtures.import_probe, modules=ROUTERS, routes=True), "Importing the routers"
+    )
+    for module in ROUTERS:
+        found = imported["modules"][module]
+        expect(found["error"] is None, f"Importing {module} failed: {found['error']}", "Write its cell and run it.")
+        expect("router" in found["names"], f"{module} defines no `router`.", "`router = APIRouter()` at module level.")
+    routes = imported["routes"]
+    expect(
+        isinstance(routes, list),
+        f"Importing app.main and reading its routes failed: {routes}",
+        "app/main.py defines create_app and `app = create_app()`.",
+    )
+    served = {tuple(route) for route in routes}
+    missing = sorted(f"{method} {path}" for path, method in ROUTES if (path, method) not in served)
+    expect(not missing, f"app.main.app has no route {', '.join(missing)}.", "create_app includes the four routers.")
+    in_routers = {tuple(route) for module in ROUTERS for route in imported["modules"][module]["routes"]}
+    outside = sorted(f"{method} {path}" for path, method in ROUTES if (path, method) not in in_routers)
+    expect(
+        not outside,
+        f"Routes not defined in app/routers/: {', '.join(outside)}.",
+        "Define every route on the `router` of its module in app/routers/.",
+    )
+    sources = fixtures.expect_probe_ok(await learner.probe(fixtures.sources_probe, folders=["app/routers"]), "Reading")
+    findings = []
+    for path, source in sorted(sources.items()):
+        try:
+            findings += layers.router_findings(path, source)
+        except SyntaxError as exc:
+            expect(False, f"{path} is not valid Python: {exc}", "Run its cell again.")
+    expect(
+        not findings,
+        "The routers do more than translate HTTP: "
+        + "; ".join(f"{f.path} line {f.line} {f.rule}: `{f.code}`" for f in findings[:6])
+        + ".",
+        "A route takes its dependencies, calls one service with the unit of work, and converts the result "
+        "with a schema. Rules (and their conditions) belong in services/, SQL and commits in repositories/ and "
+        "the unit of work, error responses in core/errors.py.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_uvicorn_serves_the_app(probe, db, fixtures, shop, serve):
+    """`uvicorn app.main:app` in the project folder serves the bookshop"""
+    fixtures.expect_probe_ok(await probe(fixtures.create_tables_probe, database_url=db.url), "Creating the tables")
+    shop.fill()
+    async with serve() as get:
+        books = await get("/books")
+        expect(
+            books["status"] == 200 and '"Kindred"' in books["body"],
+            f"uvicorn answered GET /books with {books['status']} {books['body'][:200]}, expected the books of "
+            "BOOKSHOP_DATABASE_URL's database.",
+            "app = create_app() builds its settings from the environment (Settings()).",
+        )
+        missing = await get("/books/999")
+        expect(
+            missing["status"] == 404 and missing["type"].startswith("application/problem+json"),
+            f"uvicorn answered GET /books/999 with {missing['status']} ({missing['type']}), expected a 404 as "
+            "problem details.",
+            "create_app calls register_problem_handlers(app).",
+        )

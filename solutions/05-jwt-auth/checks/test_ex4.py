@@ -1,0 +1,90 @@
+"""Exercise 4: register_customer and authenticate."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex4")
+
+NEW = {"name": "Katherine", "email": "katherine@example.com", "password": "Katherine computes orbits"}
+
+
+async def login_attempts(learner, db, auth_checks, attempts):
+    observed = await learner.probe(auth_checks.authenticate_probe, database_url=db.url, attempts=attempts)
+    expect(observed.ok, f"`authenticate(uow, email, password)` could not be called: {observed.describe_error()}.")
+    return observed.value
+
+
+@pytest.mark.points(1)
+async def test_register_customer(learner, tables, shop, auth_checks):
+    """register_customer stores a new customer with an argon2id hash of the password and commits"""
+    await shop.seed(with_orders=False)
+    observed = await learner.probe(auth_checks.register_probe, database_url=tables.url, **NEW)
+    expect(observed.ok, f"`register_customer(...)` could not be called: {observed.describe_error()}.")
+    answer = observed.value
+    expect(
+        answer["raised"] is None,
+        f"`register_customer(uow, 'Katherine', 'katherine@example.com', ...)` raised {answer['raised']}: "
+        f"{answer['message']}",
+        "Enter the unit of work (`async with uow:`), add the Customer through `uow.customers.add`, commit.",
+    )
+    rows = tables.rows(
+        "SELECT id, name, email, hashed_password, is_admin FROM customers WHERE email = ?", (NEW["email"],)
+    )
+    expect(
+        len(rows) == 1,
+        f"After register_customer returned, {len(rows)} customers with that email are in the database.",
+        "Commit inside the unit of work: `await uow.commit()`.",
+    )
+    row = rows[0]
+    returned = answer["value"]
+    expect(
+        returned.get("type") == "Customer" and returned.get("id") == row["id"],
+        f"register_customer returned {returned}, expected the new Customer with its id ({row['id']}).",
+    )
+    expect(
+        (row["name"], row["is_admin"]) == (NEW["name"], 0),
+        f"The stored customer has name {row['name']!r} and is_admin {row['is_admin']!r}.",
+        "Store the name given, and `is_admin=False`: registering never makes an admin.",
+    )
+    hashed = row["hashed_password"]
+    expect(
+        isinstance(hashed, str)
+        and hashed.startswith("$argon2id$")
+        and auth_checks.grader_verifies(NEW["password"], hashed),
+        f"The stored hashed_password is {auth_checks.describe_hash(hashed)}, expected an argon2id hash of the "
+        "password.",
+        "`hashed_password=hash_password(password)`; never the password itself.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_authenticate(learner, tables, shop, auth_checks):
+    """authenticate returns the customer for the right password and raises InvalidCredentials for a wrong one"""
+    await shop.seed(with_orders=False, login=(1, 2))
+    results = await login_attempts(
+        learner,
+        tables,
+        auth_checks,
+        [
+            ["ada@example.com", shop.PASSWORDS[1]],
+            ["grace@example.com", shop.PASSWORDS[2]],
+            ["ada@example.com", shop.PASSWORDS[2]],
+        ],
+    )
+    for result, expected in zip(results[:2], (1, 2), strict=True):
+        expect(
+            result["raised"] is None and result["id"] == expected,
+            f"authenticate with customer {expected}'s email and password {auth_checks.outcome(result, 'id')}, "
+            f"expected customer {expected}.",
+            "Look the customer up by email (`uow.customers.get_by_email(email)`) and "
+            "`verify_password(password, customer.hashed_password)`.",
+        )
+    wrong = results[2]
+    expect(
+        wrong["raised"] == "InvalidCredentials",
+        f"authenticate with Ada's email and Grace's password "
+        f"{'raised ' + str(wrong['raised']) if wrong['raised'] else 'returned customer ' + repr(wrong['id'])}, "
+        "expected InvalidCredentials.",
+        "Raise InvalidCredentials when verify_password returns False.",
+    )

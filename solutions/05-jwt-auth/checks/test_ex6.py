@@ -1,0 +1,102 @@
+"""Exercise 6: registration, login and private orders over HTTP."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex6")
+
+NEW = {"name": "Katherine", "email": "katherine@example.com", "password": "Katherine computes orbits"}
+
+
+def by_id(items):
+    if not isinstance(items, list):
+        return items
+    return sorted(items, key=lambda item: item.get("id", 0) if isinstance(item, dict) else 0)
+
+
+@pytest.mark.points(1)
+async def test_register(client, tables, shop, auth_checks):
+    """POST /customers answers 201 with the CustomerOut and stores an argon2id hash"""
+    await shop.seed(with_orders=False)
+    response = await client.post("/customers", json=NEW)
+    expect(
+        response.status_code == 201,
+        f"POST /customers answered {response.status_code} {response.text[:200]}, expected 201.",
+        "`@router.post('/customers', status_code=201)` with a `CustomerIn` body, calling register_customer.",
+    )
+    rows = tables.rows("SELECT id, hashed_password FROM customers WHERE email = ?", (NEW["email"],))
+    expect(len(rows) == 1, f"After POST /customers answered 201, {len(rows)} customers have the new email.")
+    expected = {"id": rows[0]["id"], "name": NEW["name"], "email": NEW["email"]}
+    expect(
+        response.json() == expected,
+        f"POST /customers returned {response.text[:200]}, expected the CustomerOut {expected}.",
+        "`return CustomerOut.model_validate(customer)`: id, name and email, never the password or its hash.",
+    )
+    hashed = rows[0]["hashed_password"]
+    expect(
+        isinstance(hashed, str) and hashed.startswith("$argon2id$"),
+        f"The registered customer's hashed_password is {auth_checks.describe_hash(hashed)}, expected an argon2id hash.",
+        "Register through register_customer, which stores `hash_password(password)`.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_login(client, tables, shop):
+    """POST /auth/token with the right password answers a bearer token for the customer, made at the clock's time"""
+    await shop.seed(with_orders=False, login=(1,))
+    issued = shop.t0 - shop.minutes(10)
+    await shop.move_clock(issued)
+    response = await client.post("/auth/token", data={"username": "ada@example.com", "password": shop.PASSWORDS[1]})
+    expect(
+        response.status_code == 200,
+        f"POST /auth/token with Ada's email and password answered {response.status_code} {response.text[:200]}.",
+        "`form: Annotated[OAuth2PasswordRequestForm, Depends()]`; `form.username` is the email. The form is sent "
+        "as `application/x-www-form-urlencoded`, not JSON.",
+    )
+    body = response.json()
+    expect(
+        isinstance(body, dict) and set(body) == {"access_token", "token_type"} and body["token_type"] == "bearer",
+        f"POST /auth/token returned {response.text[:200]}, expected {{'access_token': ..., 'token_type': 'bearer'}}.",
+        "`return Token(access_token=...)`.",
+    )
+    token = body["access_token"]
+    expect(
+        shop.forge.verifies(token, shop.KEY),
+        "The access token from POST /auth/token is not an HS256 token signed with the app's key.",
+        "`create_access_token(settings, str(customer.id), clock.now())` with the app's settings (SettingsDep).",
+    )
+    _, claims = shop.forge.read(token)
+    numeric = shop.forge.numeric_date
+    expected = {"sub": "1", "iat": numeric(issued), "exp": numeric(issued + shop.minutes(15))}
+    found = {name: claims.get(name) for name in expected}
+    expect(
+        found == expected,
+        f"The token issued by the app's clock at {issued.isoformat()} has the claims {found}, expected {expected}.",
+        "sub is `str(customer.id)`; the time is `clock.now()` from ClockDep, not `datetime.now()`.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_own_orders(client, tables, shop):
+    """GET /orders lists the caller's orders and no one else's"""
+    await shop.seed()
+    for customer_id, expected_ids in ((2, [1, 3]), (1, [2])):
+        response = await client.get("/orders", headers=shop.bearer(shop.token(str(customer_id))))
+        expected = [shop.order_json(order_id) for order_id in expected_ids]
+        expect(
+            response.status_code == 200,
+            f"GET /orders with a valid token answered {response.status_code} {response.text[:200]}.",
+            "`@router.get('/orders')` taking `customer: CurrentCustomer`, calling `list_orders(uow, customer.id)`.",
+        )
+        expect(
+            by_id(response.json()) == expected,
+            f"GET /orders for customer {customer_id} returned {response.text[:300]}, expected {expected}.",
+            "List only the caller's orders: `list_orders(uow, customer.id)`, the id from the token's customer.",
+        )
+    missing = await client.get("/orders")
+    expect(
+        missing.status_code == 401,
+        f"GET /orders without a token answered {missing.status_code}, expected 401.",
+        "Every order route takes `customer: CurrentCustomer`.",
+    )

@@ -1,0 +1,97 @@
+from datetime import timedelta
+
+import pytest
+
+from grader.checks import expect
+from grader.checks.clock import format_time
+
+pytestmark = pytest.mark.exercise("ex3")
+
+
+async def decoded(learner, auth_checks, t0, cases):
+    observed = await learner.probe(
+        auth_checks.decode_tokens_probe,
+        jwt_secret=auth_checks.KEY,
+        cases=[[label, token, format_time(t0)] for label, token in cases],
+    )
+    expect(observed.ok, f"`decode_access_token(...)` could not be called: {observed.describe_error()}.")
+    return observed.value
+
+
+def expect_invalid(seen, hint):
+    for label, result in seen.items():
+        if result["raised"] is None:
+            expect(False, f"decode_access_token accepted {label}: it returned {result['claims']}.", hint)
+        expect(
+            result["raised"] == "InvalidToken",
+            f"decode_access_token raised {result['raised']} ({result['message'][:120]}) for {label}; expected "
+            "InvalidToken, the one exception callers catch.",
+            "Catch `jwt.InvalidTokenError` (the parent of all of PyJWT's token errors) around jwt.decode and "
+            "`raise InvalidToken(str(exc)) from None`.",
+        )
+
+
+@pytest.mark.points(1)
+async def test_refuses_other_algorithms(learner, auth_checks, t0):
+    """decode_access_token refuses alg none and HS512, even signed with the right key"""
+    forge = auth_checks.forge
+    claims = forge.standard_claims("1", at=t0)
+    cases = [
+        ["a token signed with the right key using HS512", forge.sign(claims, auth_checks.KEY, algorithm="HS512")],
+        ["a token signed with the right key using HS384", forge.sign(claims, auth_checks.KEY, algorithm="HS384")],
+        ["a token with `alg: none`", forge.unsigned(claims)],
+        ["a token with `alg: None`", forge.unsigned(claims, alg="None")],
+    ]
+    expect_invalid(
+        await decoded(learner, auth_checks, t0, cases),
+        "Pin the algorithm: `algorithms=[settings.jwt_algorithm]`. Never take it from the token's header "
+        "(`jwt.get_unverified_header(token)['alg']`) and never list several.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_refuses_bad_signatures(learner, auth_checks, t0):
+    """decode_access_token refuses a changed payload, another key and a missing signature"""
+    forge = auth_checks.forge
+    token = forge.sign(forge.standard_claims("2", at=t0), auth_checks.KEY)
+    cases = [
+        ["a token whose sub was changed after signing", forge.tamper(token, sub="1")],
+        ["a token whose exp was moved a year on after signing", forge.tamper(token, exp=t0 + timedelta(days=365))],
+        ["a token signed with another key", forge.sign(forge.standard_claims("2", at=t0), auth_checks.OTHER_KEY)],
+        ["a token without its signature", token.rsplit(".", 1)[0] + "."],
+    ]
+    expect_invalid(
+        await decoded(learner, auth_checks, t0, cases),
+        "Let PyJWT verify the signature with the settings' key: `jwt.decode(token, key, algorithms=[...])`, "
+        "never `options={'verify_signature': False}`.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_requires_exp_and_sub(learner, auth_checks, t0):
+    """decode_access_token refuses a token without exp or sub, or with claims of the wrong type"""
+    forge = auth_checks.forge
+    cases = [
+        ["a token without exp", forge.sign(forge.standard_claims("1", at=t0, exp=None), auth_checks.KEY)],
+        ["a token without sub", forge.sign(forge.standard_claims("1", at=t0, sub=None), auth_checks.KEY)],
+        ["a token whose sub is the number 1", forge.sign(forge.standard_claims(1, at=t0), auth_checks.KEY)],
+        [
+            "a token whose exp is 'tomorrow'",
+            forge.sign(forge.standard_claims("1", at=t0, exp="tomorrow"), auth_checks.KEY),
+        ],
+    ]
+    expect_invalid(
+        await decoded(learner, auth_checks, t0, cases),
+        "PyJWT accepts a token without exp unless told otherwise: `options={'require': ['exp', 'sub'], ...}`. "
+        "A token without exp is valid forever.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_malformed_tokens(learner, auth_checks, t0):
+    """decode_access_token raises InvalidToken, and nothing else, for an empty or malformed token"""
+    cases = [["an empty token ''", ""], ["the token 'abc'", "abc"], ["the token 'a.b.c'", "a.b.c"]]
+    expect_invalid(
+        await decoded(learner, auth_checks, t0, cases),
+        "Let jwt.decode parse every token; do not short-cut the empty one.",
+    )

@@ -1,0 +1,48 @@
+"""Exercise 2: PROBLEM_TYPES and domain_error_handler answer each domain exception with its problem."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex2")
+
+TABLE_HINT = (
+    'Each domain exception needs its entry: `PROBLEM_TYPES[OutOfStock] = ProblemType(409, f"{PROBLEMS}/out-of-stock", '
+    '"Out of stock", "...")`, and domain_error_handler answers with `problem_response(kind.status, kind.detail, '
+    "type=kind.type, title=kind.title, headers=kind.headers)`."
+)
+
+
+@pytest.fixture
+def app_kwargs(db):
+    """A bare app whose routes raise domain exceptions, with domain_error_handler for each class in PROBLEM_TYPES."""
+    return {"database_url": db.url, "mode": "domain"}
+
+
+@pytest.mark.points(1)
+async def test_domain_errors_have_their_status(client, contract, problem_table):
+    """each domain exception is answered with a problem of its status: 404, 409, 401 or 403"""
+    for name, status in contract.DOMAIN_STATUS.items():
+        expect(
+            name in problem_table,
+            f"PROBLEM_TYPES has no entry for {name}: a {name} raised in a route is an unhandled 500.",
+            TABLE_HINT,
+        )
+        response = await client.get(f"/raise/{name}")
+        contract.expect_problem(response, f"A route raising {name}", status, TABLE_HINT)
+
+
+@pytest.mark.points(1)
+async def test_unauthenticated_problems_ask_for_bearer(client, contract):
+    """InvalidCredentials and InvalidToken answer 401 with WWW-Authenticate: Bearer"""
+    for name in ("InvalidCredentials", "InvalidToken"):
+        response = await client.get(f"/raise/{name}")
+        contract.expect_problem(response, f"A route raising {name}", 401, TABLE_HINT)
+        contract.expect_header(
+            response,
+            f"A route raising {name}",
+            "WWW-Authenticate",
+            "Bearer",
+            "RFC 6750 asks for the challenge on every bearer 401: give the two 401 entries of PROBLEM_TYPES the "
+            "headers `BEARER`, and pass `headers=kind.headers` to problem_response.",
+        )

@@ -1,0 +1,50 @@
+"""Exercise 3: http_error_handler turns HTTPExceptions (the routing's too) into about:blank problems."""
+
+from http import HTTPStatus
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex3")
+
+HANDLER_HINT = "`problem_response(exc.status_code, detail, headers=exc.headers)`, with the detail of exercise 3."
+
+
+@pytest.fixture
+def app_kwargs(db):
+    """A bare app with http_error_handler registered on Starlette's HTTPException."""
+    return {"database_url": db.url, "mode": "http"}
+
+
+@pytest.mark.points(1)
+async def test_unknown_route_is_a_problem(client, contract):
+    """an unknown URL answers a 404 problem of type about:blank"""
+    response = await client.get("/no/such/page")
+    body = contract.expect_problem(response, "GET /no/such/page (no such route)", 404, HANDLER_HINT)
+    expected = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
+    expect(
+        {member: body.get(member) for member in expected} == expected,
+        f"GET /no/such/page answered {body}, expected {expected}.",
+        "An HTTPException is an about:blank problem: the status phrase as title, `exc.detail` as detail.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_405_keeps_allow(client, contract):
+    """a wrong method answers a 405 problem that keeps the Allow header"""
+    response = await client.post("/only-get")
+    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, HANDLER_HINT)
+    contract.expect_header(
+        response,
+        "POST /only-get",
+        "Allow",
+        "GET",
+        "The 405's HTTPException carries `Allow` in `exc.headers` (RFC 9110 requires it): pass "
+        "`headers=exc.headers` to problem_response, whatever the status.",
+    )
+    expect(
+        response.json().get("title") == HTTPStatus(405).phrase,
+        f"POST /only-get answered the title {response.json().get('title')!r}, expected 'Method Not Allowed'.",
+        "Leave the title to problem_response: the status phrase.",
+    )

@@ -1,0 +1,89 @@
+"""Exercise 4: POST /customers, GET and PATCH /customers/me answer CustomerOut and refuse extra fields."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex4")
+
+LIN = {"name": "Lin", "email": "lin@example.com", "password": "Lin's long password"}
+REGISTER_HINT = "Call `register_customer(uow, body.name, body.email, body.password)`; return its CustomerOut."
+
+
+@pytest.mark.points(2)
+async def test_register_and_me_answer_customer_out(client, shop):
+    """POST /customers answers 201 and exactly CustomerOut; GET /customers/me too"""
+    shop.seed()
+    response = await client.post("/customers", json=LIN)
+    body = await shop.expect_status(response, 201, "POST /customers with a new email", REGISTER_HINT)
+    shop.expect_keys("POST /customers", body, shop.CUSTOMER_OUT)
+    row = shop.customer_by_email(LIN["email"])
+    expect(row is not None, "POST /customers answered 201 but stored no customer with that email.", REGISTER_HINT)
+    expected = {"id": row["id"], "name": "Lin", "email": "lin@example.com"}
+    expect(
+        body == expected,
+        f"POST /customers answered {body}, expected {expected} (the stored customer).",
+        REGISTER_HINT,
+    )
+    response = await client.get("/customers/me", headers=shop.auth(row["id"]))
+    body = await shop.expect_status(
+        response, 200, "GET /customers/me", "Return `CustomerOut.model_validate(customer)` for the CurrentCustomer."
+    )
+    shop.expect_keys("GET /customers/me", body, shop.CUSTOMER_OUT)
+    expect(body == expected, f"GET /customers/me answered {body}, expected {expected}.")
+
+
+@pytest.mark.points(2)
+async def test_register_refuses_is_admin(client, shop):
+    """a registration with is_admin is refused with 422 and stores nothing"""
+    shop.seed()
+    response = await client.post("/customers", json=LIN | {"is_admin": True})
+    row = shop.customer_by_email(LIN["email"])
+    if response.status_code == 201:
+        admin = bool(row and row["is_admin"])
+        expect(
+            False,
+            "POST /customers with `is_admin: true` answered 201"
+            + (" and created an admin: mass assignment." if admin else ": the field was silently dropped."),
+            "The route's body is CustomerIn, whose InputModel has `extra='forbid'`: an unknown field is a 422.",
+        )
+    await shop.expect_status(
+        response, 422, "POST /customers with `is_admin: true`", "CustomerIn must refuse unknown fields (exercise 1)."
+    )
+    expect(row is None, "POST /customers with `is_admin: true` answered 422 but stored the customer anyway.")
+
+
+@pytest.mark.points(1)
+async def test_patch_me_changes_only_what_was_sent(client, shop):
+    """PATCH /customers/me changes the fields sent, keeps the others, answers CustomerOut"""
+    shop.seed()
+    hint = "`update_customer(uow, customer.id, body.model_dump(exclude_none=True))`, then return CustomerOut."
+    response = await client.patch("/customers/me", json={"name": "Ada Lovelace"}, headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "PATCH /customers/me with a new name", hint)
+    shop.expect_keys("PATCH /customers/me", body, shop.CUSTOMER_OUT)
+    expected = {"id": 1, "name": "Ada Lovelace", "email": "ada@example.com"}
+    expect(body == expected, f"PATCH /customers/me {{name}} answered {body}, expected {expected}.", hint)
+    new = {"name": None, "email": "ada@lovelace.example"}
+    response = await client.patch("/customers/me", json=new, headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "PATCH /customers/me with a new email and `name: null`", hint)
+    row = shop.customer(1)
+    expected = {"id": 1, "name": "Ada Lovelace", "email": "ada@lovelace.example"}
+    expect(
+        body == expected and {k: row[k] for k in ("id", "name", "email")} == expected,
+        f"PATCH /customers/me with {new} answered {body} and stored name={row['name']!r}, email={row['email']!r}; "
+        f"expected {expected}: a field left out or null stays as it is.",
+        hint,
+    )
+
+
+@pytest.mark.points(1)
+async def test_customer_routes_declare_response_models(shop, declared):
+    """POST /customers, GET and PATCH /customers/me declare a response model and build no Response"""
+    routes = {route["route"]: route for route in await shop.audit()}
+    missing = [name for name in shop.CUSTOMER_ROUTES if name not in routes]
+    expect(
+        not missing,
+        f"The app has no route {missing}.",
+        "Add the routes to `router = APIRouter()`; create_app includes it.",
+    )
+    declared([routes[name] for name in shop.CUSTOMER_ROUTES])

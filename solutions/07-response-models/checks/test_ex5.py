@@ -1,0 +1,76 @@
+"""Exercise 5: the customer directory shows names only; the order routes answer OrderOut."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex5")
+
+
+@pytest.mark.points(2)
+async def test_directory_shows_names_only(client, shop):
+    """GET /customers and GET /customers/{id} answer CustomerPublic: no emails"""
+    shop.seed()
+    hint = "Answer `list[CustomerPublic]` built from `list_customers(session, limit=..., offset=...)`."
+    response = await client.get("/customers", headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "GET /customers (as Ada)", hint)
+    shop.expect_no_leaks("GET /customers (as Ada)", response, shop.forbidden(1))
+    expect(isinstance(body, list), f"GET /customers answered {shop.short(body)}, expected a list.", hint)
+    for item in body:
+        shop.expect_keys("An item of GET /customers", item, shop.CUSTOMER_PUBLIC)
+    expected = [{"id": i, "name": name} for i, name, _ in shop.CUSTOMERS]
+    expect(body == expected, f"GET /customers answered {body}, expected {expected}.", hint)
+
+    response = await client.get("/customers/2", headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "GET /customers/2 (as Ada)", "Answer `CustomerPublic`.")
+    shop.expect_no_leaks("GET /customers/2 (as Ada)", response, shop.forbidden(1))
+    shop.expect_keys("GET /customers/2", body, shop.CUSTOMER_PUBLIC)
+    expect(body == {"id": 2, "name": "Grace"}, f"GET /customers/2 answered {body}, expected Grace's id and name.")
+    response = await client.get("/customers/99", headers=shop.auth(1))
+    await shop.expect_status(
+        response, 404, "GET /customers/99 (no such customer)", "Turn CustomerNotFound into HTTPException(404)."
+    )
+    response = await client.get("/customers")
+    expect(
+        response.status_code == 401,
+        f"GET /customers without a token answered {response.status_code}, expected 401.",
+        "Every route of exercise 5 takes the caller from `CurrentCustomer`.",
+    )
+
+
+@pytest.mark.points(2)
+async def test_order_routes_answer_order_out(client, shop):
+    """POST /orders, GET /orders and GET /orders/{id} answer exactly OrderOut, the caller's only"""
+    shop.seed()
+    hint = "Return `OrderOut.model_validate(order)` (lists: one per order) from the provided services."
+    response = await client.post("/orders", json={"lines": [{"book_id": 1, "quantity": 1}]}, headers=shop.auth(1))
+    body = await shop.expect_status(response, 201, "POST /orders (as Ada)", hint)
+    shop.expect_keys("POST /orders", body, shop.ORDER_OUT)
+    for line in body.get("lines") or []:
+        shop.expect_keys("A line of POST /orders", line, shop.ORDER_LINE_OUT)
+    expect(
+        body.get("customer_id") == 1 and body.get("lines") == [{"book_id": 1, "quantity": 1}],
+        f"POST /orders (as Ada) answered {body}, expected Ada's order (customer_id 1) with its one line.",
+        "Place the order for `customer.id` from CurrentCustomer.",
+    )
+    new_id = body["id"]
+    response = await client.get("/orders", headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "GET /orders (as Ada)", hint)
+    expect(isinstance(body, list), f"GET /orders answered {shop.short(body)}, expected a list.", hint)
+    for item in body:
+        shop.expect_keys("An item of GET /orders", item, shop.ORDER_OUT)
+        for line in item.get("lines", []):
+            shop.expect_keys("A line of GET /orders", line, shop.ORDER_LINE_OUT)
+    expected = [{"id": 2, "customer_id": 1, "lines": [{"book_id": 1, "quantity": 2}]}]
+    expected.append({"id": new_id, "customer_id": 1, "lines": [{"book_id": 1, "quantity": 1}]})
+    expect(body == expected, f"GET /orders (as Ada) answered {body}, expected {expected}.", hint)
+    response = await client.get("/orders/2", headers=shop.auth(1))
+    body = await shop.expect_status(response, 200, "GET /orders/2 (Ada's, as Ada)", hint)
+    shop.expect_keys("GET /orders/2", body, shop.ORDER_OUT)
+    response = await client.get("/orders/1", headers=shop.auth(1))
+    await shop.expect_status(
+        response,
+        404,
+        "GET /orders/1 (Grace's, as Ada)",
+        "get_order raises OrderNotFound for another customer's order: answer 404, as for an unknown id.",
+    )

@@ -1,0 +1,36 @@
+"""Seeded bugs for exercise 1 (registration). Every check runs the learner's whole suite."""
+
+import pytest
+
+pytestmark = pytest.mark.exercise("ex1")
+
+PASSWORD_HASH_IN_RESPONSE = (
+    "POST /customers answers the customer with their password hash",
+    [
+        [
+            "    email: str\n\n\nclass Token",
+            "    email: str\n    hashed_password: str\n\n\nclass Token",
+        ]
+    ],
+    "Compare the whole body with a dict (`assert body == {...}`): a field that should not be there then "
+    "fails the test.",
+    ("test_register",),
+)
+EMAIL_TAKEN_IS_400 = (
+    "registering a taken email answers 400 instead of 409",
+    [["    EmailTaken: 409,", "    EmailTaken: 400,"]],
+    "Register the same email twice and assert the exact status code of the second answer.",
+    ("test_register",),
+)
+
+
+@pytest.mark.points(2)
+async def test_catches_password_hash_in_response(suite, bugs):
+    """your tests catch a seeded bug: the response to POST /customers shows the password hash"""
+    await suite.expect_catches(bugs.Mutant(*PASSWORD_HASH_IN_RESPONSE))
+
+
+@pytest.mark.points(2)
+async def test_catches_email_taken_answering_400(suite, bugs):
+    """your tests catch a seeded bug: a taken email answers 400 instead of 409"""
+    await suite.expect_catches(bugs.Mutant(*EMAIL_TAKEN_IS_400))

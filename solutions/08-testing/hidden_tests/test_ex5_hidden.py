@@ -1,0 +1,36 @@
+"""Seeded bugs for exercise 5 (what must not get out). Every check runs the learner's whole suite."""
+
+import pytest
+
+pytestmark = pytest.mark.exercise("ex5")
+
+LEAKING_500 = (
+    "an unexpected error answers 500 with the exception's class and message in the body",
+    [["    return problem(500)\n", '    return problem(500, f"{type(exc).__name__}: {exc}")\n']],
+    "Override a dependency with a function that raises (`app.dependency_overrides[get_session] = ...`), "
+    "then compare the whole body of the 500 with the bare problem.",
+    ("test_privacy",),
+)
+OTHER_CUSTOMERS_ORDER_SHOWN = (
+    "GET /orders/{id} shows another customer's order",
+    [
+        [
+            "    order = await session.scalar(statement.where(Order.customer_id == customer_id))",
+            "    order = await session.scalar(statement)",
+        ]
+    ],
+    "Two customers: one orders, the other asks for that order by id and must get 404.",
+    ("test_privacy",),
+)
+
+
+@pytest.mark.points(2)
+async def test_catches_leaking_500(suite, bugs):
+    """your tests catch a seeded bug: a 500 that shows the exception"""
+    await suite.expect_catches(bugs.Mutant(*LEAKING_500))
+
+
+@pytest.mark.points(2)
+async def test_catches_other_customers_order_shown(suite, bugs):
+    """your tests catch a seeded bug: another customer's order is shown"""
+    await suite.expect_catches(bugs.Mutant(*OTHER_CUSTOMERS_ORDER_SHOWN))

@@ -1,0 +1,52 @@
+"""Exercise 2: core/errors.py turns every domain exception into problem details."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex2")
+
+STATUSES = {
+    "CustomerNotFound": 404,
+    "BookNotFound": 404,
+    "OrderNotFound": 404,
+    "OutOfStock": 409,
+    "EmailTaken": 409,
+    "InvalidCredentials": 401,
+    "InvalidToken": 401,
+    "NotAllowed": 403,
+}
+
+
+@pytest.fixture
+def app_probe(fixtures):
+    return fixtures.errors_app
+
+
+@pytest.mark.points(2)
+async def test_domain_errors_are_problems(client, shop):
+    """each domain exception answers its status as problem details, 401 with WWW-Authenticate"""
+    for name, status in STATUSES.items():
+        response = await client.get(f"/raise/{name}")
+        what = f"A route raising {name}"
+        body = shop.expect_problem(
+            response,
+            status,
+            what,
+            f"PROBLEM_TYPES gives {name} the status {status}: register domain_error_handler for each class in "
+            "PROBLEM_TYPES, and answer with the entry of the exception's class.",
+        )
+        expect(
+            "raised by the check" not in response.text,
+            f"{what} answered the exception's own message ({body.get('detail')!r}): it was written for the log, "
+            "and can say more than a client should learn.",
+            "Answer the detail of the exception's PROBLEM_TYPES entry, never str(exc).",
+        )
+        if status == 401:
+            shop.expect_bearer_challenge(response, what)
+    shop.expect_problem(
+        await client.get("/subclass"),
+        409,
+        "A route raising a subclass of OutOfStock",
+        "Walk `type(exc).__mro__` and answer the first class that is in PROBLEM_TYPES.",
+    )

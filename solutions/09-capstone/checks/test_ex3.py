@@ -1,0 +1,27 @@
+"""Exercise 3: app.models describes the bookshop's five tables."""
+
+import pytest
+
+from grader.checks import expect
+
+pytestmark = pytest.mark.exercise("ex3")
+
+
+@pytest.mark.points(2)
+async def test_models_describe_the_bookshop(probe, fixtures, schema):
+    """importing app.models puts the five tables on Base.metadata, with the shared columns and constraints"""
+    described = fixtures.expect_probe_ok(await probe(fixtures.models_probe), "Importing app.models")
+    missing = [name for name, present in described["exported"].items() if not present]
+    expect(
+        not missing,
+        f"app.models does not export {', '.join(missing)}.",
+        "app/models/__init__.py imports Base from base.py and every model from its module.",
+    )
+    problems = schema.differences(schema.of_models(described["tables"]), schema.EXPECTED)
+    expect(
+        not problems,
+        "The models do not describe the bookshop's schema: " + "; ".join(problems[:8]) + ".",
+        "A table missing from Base.metadata is a model module that app/models/__init__.py does not import. "
+        "`Mapped[int]` is NOT NULL; `mapped_column(String(320), unique=True)` makes the email unique; "
+        "`mapped_column(ForeignKey('customers.id'))` makes a foreign key.",
+    )

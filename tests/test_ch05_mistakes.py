@@ -1,0 +1,267 @@
+"""Chapter 05's checks diagnose the mistakes they were written for.
+
+Each case takes the solution notebook, edits one or two solution cells so that they make exactly one
+known mistake, grades it like a real submission (sandboxed learner process, visible and hidden
+tests) and asserts that precisely the expected checks fail, the first of them with a message that
+names the mistake, and every other check passes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import nbformat
+import pytest
+from support import solution_with_cells_replaced
+
+from grader.course import Course
+from grader.grade import grade_submission
+from grader.models import Status, Submission
+from grader.sandbox.limits import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "05-jwt-auth"
+
+
+def solution_cell(grade_id: str) -> str:
+    notebook = nbformat.read(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source
+
+
+def edited(grade_id: str, *changes: tuple[str, str]) -> str:
+    """The solution cell ``grade_id`` with each (old, new) replaced; every ``old`` must be there once."""
+    source = solution_cell(grade_id)
+    for old, new in changes:
+        assert source.count(old) == 1, f"{grade_id} no longer contains exactly one {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+class Mistake(NamedTuple):
+    cells: dict[str, str]  # grade_id of each replaced solution cell -> the mistaken code
+    failing: tuple[str, ...]  # every check that must fail; the first must explain the mistake
+    message: tuple[str, ...]  # fragments the first failing check's output must contain
+
+
+# The verifier reads the algorithm from the token's header (and so accepts HS512, and chokes on alg none).
+ALGORITHM_FROM_HEADER = (
+    "algorithms=[settings.jwt_algorithm],",
+    'algorithms=[jwt.get_unverified_header(token)["alg"]],',
+)
+# PyJWT's default: exp is checked only when the token has one.
+EXP_NOT_REQUIRED = [
+    ('"require": ["exp", "sub"]', '"require": ["sub"]'),
+    ('if _timestamp(claims, "exp") <= moment:', 'if "exp" in claims and _timestamp(claims, "exp") <= moment:'),
+]
+# PyJWT compares exp and nbf with the computer's clock; the `now` argument is ignored.
+REAL_TIME_ONLY = [
+    (
+        'options={"require": ["exp", "sub"], "verify_exp": False, "verify_nbf": False, "verify_iat": False},',
+        'options={"require": ["exp", "sub"]},',
+    ),
+    (
+        """    moment = now.timestamp()
+    if _timestamp(claims, "exp") <= moment:
+        raise InvalidToken("the token has expired")
+    if "nbf" in claims and _timestamp(claims, "nbf") > moment:
+        raise InvalidToken("the token is not valid yet")
+""",
+        "",
+    ),
+]
+# "Bearer " with nothing after it is taken for a guest.
+EMPTY_TOKEN_IS_A_GUEST = (
+    "    try:\n        claims = decode_access_token",
+    "    if not token:  # no token yet: a guest\n        return None\n    try:\n        claims = decode_access_token",
+)
+# Customers remembered from earlier requests: a deleted customer's token keeps working.
+CUSTOMER_CACHE = (
+    """    async with uow:
+        customer = await uow.customers.get(customer_id)
+    if customer is None:""",
+    """    customer = KNOWN_CUSTOMERS.get(customer_id)
+    if customer is None:  # one query per customer, not per request
+        async with uow:
+            customer = await uow.customers.get(customer_id)
+        if customer is not None:
+            KNOWN_CUSTOMERS[customer_id] = customer
+    if customer is None:""",
+)
+# The service says which of the two was wrong, and the route passes that on.
+TELLING_SERVICE = (
+    """    hashed = customer.hashed_password if customer is not None else DUMMY_HASH
+    password_ok = verify_password(password, hashed)
+    if customer is None or not password_ok:
+        raise InvalidCredentials("incorrect email or password")""",
+    """    hashed = customer.hashed_password if customer is not None else DUMMY_HASH
+    password_ok = verify_password(password, hashed)
+    if customer is None:
+        raise InvalidCredentials("no customer has this email")
+    if not password_ok:
+        raise InvalidCredentials("wrong password")""",
+)
+TELLING_ROUTE = (
+    """    except InvalidCredentials:
+        raise HTTPException(
+            status_code=401, detail="Incorrect email or password", headers={"WWW-Authenticate": "Bearer"}
+        ) from None""",
+    """    except InvalidCredentials as exc:
+        raise HTTPException(status_code=401, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}) from None""",
+)
+# An unknown email is refused at once: no hash is verified, so it is answered a tenth of a second sooner.
+EARLY_RETURN = (
+    "    hashed = customer.hashed_password if customer is not None else DUMMY_HASH\n",
+    "    if customer is None:\n"
+    '        raise InvalidCredentials("incorrect email or password")\n'
+    "    hashed = customer.hashed_password\n",
+)
+# Plain SHA-256: unsalted and fast.
+SHA256 = """
+password_hash = PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    return hmac.compare_digest(hash_password(password), hashed)
+
+
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+"""
+# argon2i (argon2-cffi's Type.I) instead of argon2id: verifies fine, but not the variant the contract asks for.
+ARGON2I = """
+import argon2
+
+password_hash = PasswordHash.recommended()
+argon2i = argon2.PasswordHasher(type=argon2.Type.I)
+
+
+def hash_password(password: str) -> str:
+    return argon2i.hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    return password_hash.verify(password, hashed)
+
+
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+"""
+# get_order finds an order by id, whoever it belongs to.
+ANY_ORDER = ("    if order is None or order.customer_id != customer_id:", "    if order is None:")
+# The route refuses someone else's order with 403, which confirms that it exists.
+FORBIDDEN_ORDER = [
+    ANY_ORDER,
+    (
+        """        order = await get_order(uow, customer.id, order_id)
+    except OrderNotFound:
+        raise HTTPException(status_code=404, detail=f"order {order_id} not found") from None""",
+        """        order = await get_order(uow, customer.id, order_id)
+    except OrderNotFound:
+        raise HTTPException(status_code=404, detail=f"order {order_id} not found") from None
+    if order.customer_id != customer.id:
+        raise HTTPException(status_code=403, detail="this is not your order")""",
+    ),
+]
+# Only the length is checked: a published key of 64 characters passes.
+LENGTH_ONLY = (
+    """        if key.strip().lower() in TUTORIAL_KEYS:
+            raise ValueError("jwt_secret is a key printed in a tutorial: anyone can sign tokens with it")
+""",
+    "",
+)
+
+MISTAKES = {
+    "algorithm taken from the token's header": Mistake(
+        {"ex3-solution": edited("ex3-solution", ALGORITHM_FROM_HEADER)},
+        ("test_refuses_other_algorithms", "test_alg_none_refused", "test_other_algorithm_refused"),
+        ("accepted a token signed with the right key using HS512", "Pin the algorithm"),
+    ),
+    "exp not required": Mistake(
+        {"ex3-solution": edited("ex3-solution", *EXP_NOT_REQUIRED)},
+        ("test_requires_exp_and_sub", "test_missing_exp_refused"),
+        ("accepted a token without exp", "options={'require': ['exp', 'sub'], ...}"),
+    ),
+    "exp and nbf compared with the computer's clock": Mistake(
+        {"ex3-solution": edited("ex3-solution", *REAL_TIME_ONLY)},
+        ("test_decode_compares_with_now", "test_expiry_follows_the_clock", "test_login_token_expires"),
+        ("with `now` exactly at exp returned", "not the computer's clock"),
+    ),
+    "empty bearer token taken for a guest": Mistake(
+        {"ex5-solution": edited("ex5-solution", EMPTY_TOKEN_IS_A_GUEST)},
+        ("test_empty_bearer_refused",),
+        ("`Authorization: Bearer ` with an empty token crashed the app (500)", "passes the empty string through"),
+    ),
+    "deleted customer's token still accepted": Mistake(
+        {"ex5-solution": "KNOWN_CUSTOMERS = {}\n\n" + edited("ex5-solution", CUSTOMER_CACHE)},
+        ("test_deleted_customer_refused",),
+        ("The valid token of a customer who was deleted after it was issued was accepted", "on every request"),
+    ),
+    "wrong password and unknown email answered differently": Mistake(
+        {
+            "ex4-solution": edited("ex4-solution", TELLING_SERVICE),
+            "ex6-solution": edited("ex6-solution", TELLING_ROUTE),
+        },
+        ("test_failures_look_the_same", "test_failed_logins_look_the_same"),
+        ("raised InvalidCredentials with different messages", "tells which emails have accounts"),
+    ),
+    "unknown email refused without verifying a hash": Mistake(
+        {"ex4-solution": edited("ex4-solution", EARLY_RETURN)},
+        ("test_unknown_email_verifies_a_hash",),
+        ("For an unknown email authenticate verified 0 password hashes", "DUMMY_HASH"),
+    ),
+    "plain sha256 instead of argon2id": Mistake(
+        {"ex1-solution": SHA256},
+        (
+            "test_hash_is_argon2id",
+            "test_verify_password",
+            "test_hashes_are_salted",
+            "test_register_customer",
+            "test_register",
+        ),
+        ("expected an argon2id hash", "fast to brute-force"),
+    ),
+    "argon2i instead of argon2id": Mistake(
+        {"ex1-solution": ARGON2I},
+        ("test_hash_is_argon2id", "test_hashes_are_salted", "test_register_customer", "test_register"),
+        ("returned '$argon2i$", "expected an argon2id hash"),
+    ),
+    "another customer's order readable": Mistake(
+        {"ex6-solution": edited("ex6-solution", ANY_ORDER)},
+        ("test_other_customers_order_is_404",),
+        ("Ada read Grace's order 1", "order.customer_id != customer_id"),
+    ),
+    "another customer's order answered 403": Mistake(
+        {"ex6-solution": edited("ex6-solution", *FORBIDDEN_ORDER)},
+        ("test_other_customers_order_is_404",),
+        ("answered 403, expected 404", "A 403 confirms that order 1 exists"),
+    ),
+    "tutorial key accepted": Mistake(
+        {"ex2-solution": edited("ex2-solution", LENGTH_ONLY)},
+        ("test_tutorial_keys_refused",),
+        ("(a key printed in a tutorial, 64 bytes) was accepted", "TUTORIAL_KEYS"),
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES.values()), ids=list(MISTAKES))
+def test_mistake_is_diagnosed(mistake: Mistake, tmp_path: Path) -> None:
+    path = solution_with_cells_replaced(CHAPTER, mistake.cells, tmp_path / f"{CHAPTER}.ipynb")
+    result = grade_submission(Submission(path=path, student_id="m", assignment=CHAPTER), Course.at(ROOT), Limits())
+    assert result.status == Status.GRADED, result.extra_data.message
+    replaced = [cell for cell in result.extra_data.cells if cell.grade_id in mistake.cells]
+    assert len(replaced) == len(mistake.cells) and all(cell.ok for cell in replaced), (
+        f"the mistaken code itself must run: {replaced}"
+    )
+    outcomes = {test.extra_data["nodeid"]: test for test in result.tests}
+    assert len(outcomes) == len(result.tests), "two checks share a name"
+    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
+    failed = {nodeid for nodeid, test in outcomes.items() if test.status == "failed"}
+    report = "\n".join(f"{nodeid}: {outcomes[nodeid].output}" for nodeid in sorted(failed))
+    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
+    explanation = outcomes[mistake.failing[0]].output
+    for fragment in mistake.message:
+        assert fragment in explanation, f"{mistake.failing[0]} should say {fragment!r}, said:\n{explanation}"

@@ -1,0 +1,509 @@
+"""Chapter 07's checks diagnose the mistakes they were written for.
+
+Each case takes the solution notebook, replaces one solution cell with code that makes exactly one
+known mistake, grades it like a real submission (sandboxed learner process, visible and hidden
+tests) and asserts that precisely the expected checks fail, the first of them with a message that
+names the mistake (and, where a case says so, other failing checks with their own messages), and
+every other check passes. The selected cases are graded in one ``grader grade --jobs 2`` batch
+(one grading per mistake, two at a time), then checked one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import grade_cli, read_grade_folder, solution_with_cells_replaced, tail
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTER = "07-response-models"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    cell: str  # grade_id of the solution cell that is replaced
+    source: str  # the mistaken code
+    failing: tuple[str, ...]  # every check that must fail; the first must explain the mistake
+    message: tuple[str, ...]  # fragments the first failing check's output must contain
+    also: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other failing checks: fragments of their output
+
+
+INPUTS = """
+EMAIL_PATTERN = r"^[^@\\s]+@[^@\\s]+$"
+
+
+class InputModel(BaseModel):
+    {config}
+
+
+class CustomerIn(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
+    password: str = Field(min_length=8, max_length=128)
+
+
+class CustomerUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL_PATTERN)
+
+
+class OrderLineIn(InputModel):
+    book_id: int
+    quantity: int = Field(ge=1, le=100)
+
+
+class OrderIn(InputModel):
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=50)
+"""
+
+# The learner "opened up" the input models: unknown fields are kept, and update_customer stores them.
+EXTRA_ALLOW = INPUTS.replace("{config}", 'model_config = ConfigDict(extra="allow")')
+# The learner left pydantic's default: unknown fields are dropped without a word.
+EXTRA_IGNORE = INPUTS.replace("{config}", "pass")
+
+OUTPUTS = """
+class CustomerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class CustomerOut(CustomerPublic):
+    email: str
+{customer_out_extra}
+
+class OrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    book_id: int
+    quantity: int
+{line_extra}
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_id: int
+    lines: list[OrderLineOut]
+"""
+
+# "The row has it anyway": CustomerOut declares the hash, from_attributes reads it.
+HASH_IN_CUSTOMER_OUT = OUTPUTS.format(customer_out_extra="    hashed_password: str\n", line_extra="")
+# A harmless-looking extra key: the order line's own id.
+EXTRA_KEY_IN_LINE = OUTPUTS.format(customer_out_extra="", line_extra="    id: int\n")
+
+# FastAPI's own handler: every error keeps its `input` (and `ctx`).
+DEFAULT_422 = """
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+"""
+
+CUSTOMER_ROUTES = """
+router = APIRouter()
+
+EMAIL_TAKEN = "this email is already registered"
+
+
+@router.post("/customers", status_code=201)
+async def register(body: CustomerIn, uow: UowDep) -> CustomerOut:
+    try:
+        customer = await register_customer(uow, body.name, body.email, body.password)
+    except EmailTaken:
+        raise HTTPException(status_code=409, detail={taken}) from None
+    return CustomerOut.model_validate(customer)
+
+
+@router.get("/customers/me")
+async def read_me(customer: CurrentCustomer) -> CustomerOut:
+    {read_me}
+
+
+@router.patch("/customers/me"{patch_decorator})
+async def update_me(body: CustomerUpdate, customer: CurrentCustomer, uow: UowDep){patch_annotation}:
+    try:
+        updated = await update_customer(uow, customer.id, body.model_dump({dump}))
+    except EmailTaken:
+        raise HTTPException(status_code=409, detail=EMAIL_TAKEN) from None
+    {patch_return}
+"""
+CORRECT_ROUTES = {
+    "taken": "EMAIL_TAKEN",
+    "read_me": "return CustomerOut.model_validate(customer)",
+    "patch_decorator": "",
+    "patch_annotation": " -> CustomerOut",
+    "dump": "exclude_none=True",
+    "patch_return": "return CustomerOut.model_validate(updated)",
+}
+# The right data, sent as a JSONResponse "to control the answer": the response model is bypassed.
+RAW_JSON_RESPONSE = CUSTOMER_ROUTES.format(
+    **CORRECT_ROUTES
+    | {"read_me": "return JSONResponse(CustomerOut.model_validate(customer).model_dump(), status_code=200)"}
+)
+# The row's columns as a dict, declared `-> dict`: everything goes out.
+DICT_OF_ROW = CUSTOMER_ROUTES.format(
+    **CORRECT_ROUTES
+    | {
+        "patch_annotation": " -> dict",
+        "patch_return": "return {column.name: getattr(updated, column.name) for column in Customer.__table__.columns}",
+    }
+)
+# The 409 repeats the email that was sent.
+ECHOING_409 = CUSTOMER_ROUTES.format(**CORRECT_ROUTES | {"taken": 'f"{body.email} is already registered"'})
+# Every field of CustomerUpdate, None included, reaches update_customer.
+PATCH_WITHOUT_EXCLUDE = CUSTOMER_ROUTES.format(**CORRECT_ROUTES | {"dump": ""})
+
+DIRECTORY_AND_ORDERS = """
+@router.get("/customers")
+async def read_customers(caller: CurrentCustomer, session: SessionDep, page: PageDep) -> list[{listing}]:
+    customers = await list_customers(session, limit=page.limit, offset=page.offset)
+    return [{listing}.model_validate(customer) for customer in customers]
+
+
+@router.get("/customers/{{customer_id}}"{profile_decorator})
+async def read_customer(customer_id: int, caller: CurrentCustomer, session: SessionDep){profile_annotation}:
+    try:
+        customer = await get_customer(session, customer_id)
+    except CustomerNotFound:
+        raise HTTPException(status_code=404, detail="customer not found") from None
+    return {profile_return}
+
+
+@router.post("/orders", status_code=201)
+async def post_order(body: OrderIn, customer: CurrentCustomer, uow: UowDep) -> OrderOut:
+    try:
+        order = await place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])
+    except BookNotFound:
+        raise HTTPException(status_code=404, detail="book not found") from None
+    except OutOfStock:
+        raise HTTPException(status_code=409, detail="out of stock") from None
+    return OrderOut.model_validate(order)
+
+
+@router.get("/orders")
+async def read_orders(customer: CurrentCustomer, uow: UowDep) -> list[OrderOut]:
+    return [OrderOut.model_validate(order) for order in await list_orders(uow, customer.id)]
+
+
+@router.get("/orders/{{order_id}}")
+async def read_order(order_id: int, customer: CurrentCustomer, uow: UowDep) -> OrderOut:
+    try:
+        return OrderOut.model_validate(await get_order(uow, customer.id, order_id))
+    except OrderNotFound:
+        raise HTTPException(status_code=404, detail="order not found") from None
+"""
+CORRECT_DIRECTORY = {
+    "listing": "CustomerPublic",
+    "profile_decorator": "",
+    "profile_annotation": " -> CustomerPublic",
+    "profile_return": "CustomerPublic.model_validate(customer)",
+}
+# The directory reuses CustomerOut, "it is the customer schema": every customer's email is on the page.
+DIRECTORY_OF_EMAILS = DIRECTORY_AND_ORDERS.format(**CORRECT_DIRECTORY | {"listing": "CustomerOut"})
+# `-> Customer` was refused by FastAPI, so response_model=None, and the row goes out whole.
+PROFILE_WITHOUT_MODEL = DIRECTORY_AND_ORDERS.format(
+    **CORRECT_DIRECTORY
+    | {"profile_decorator": ", response_model=None", "profile_annotation": "", "profile_return": "customer"}
+)
+
+INPUT_CHECKS = (
+    "test_inputs_refuse_unknown_fields",
+    "test_no_input_declares_privileged_fields",
+    "test_register_refuses_is_admin",
+    "test_patch_me_refuses_privileged_fields",
+    "test_order_body_refuses_other_fields",
+)
+
+MISTAKES = {
+    "the password hash declared in CustomerOut": Mistake(
+        "ex2-solution",
+        HASH_IN_CUSTOMER_OUT,
+        (
+            "test_output_schemas_declare_exactly_their_fields",
+            "test_output_schemas_serialise_nothing_else",
+            "test_register_and_me_answer_customer_out",
+            "test_patch_me_changes_only_what_was_sent",
+            "test_no_answer_leaks_secrets",
+        ),
+        ("`CustomerOut` declares ['hashed_password']", "never the hash"),
+        {
+            "test_register_and_me_answer_customer_out": ("extra ['hashed_password']", "sends the Customer row"),
+            "test_no_answer_leaks_secrets": (
+                "POST /customers (Ada)",
+                "an argon2 password hash",
+                "A password hash left",
+            ),
+        },
+    ),
+    "an extra key in a schema (the order line's id)": Mistake(
+        "ex2-solution",
+        EXTRA_KEY_IN_LINE,
+        (
+            "test_output_schemas_declare_exactly_their_fields",
+            "test_output_schemas_serialise_nothing_else",
+            "test_order_routes_answer_order_out",
+        ),
+        ("`OrderLineOut` declares ['book_id', 'id', 'quantity']; extra ['id']",),
+        {"test_order_routes_answer_order_out": ("A line of POST /orders answered the keys", "extra ['id']")},
+    ),
+    "extra='allow' on the input models: is_admin mass-assigned": Mistake(
+        "ex1-solution",
+        EXTRA_ALLOW,
+        INPUT_CHECKS,
+        ("`CustomerIn` accepted", "kept `is_admin` (extra='allow')", "extra='forbid'"),
+        {
+            "test_patch_me_refuses_privileged_fields": ("answered 200", "mass assignment, Ada is now an admin"),
+            "test_register_refuses_is_admin": ("answered 201: the field was silently dropped",),
+            "test_order_body_refuses_other_fields": ("POST /orders with", "answered 201", "expected 422"),
+        },
+    ),
+    "extra left at 'ignore' on the input models": Mistake(
+        "ex1-solution",
+        EXTRA_IGNORE,
+        INPUT_CHECKS,
+        ("`CustomerIn` accepted", "`is_admin` was silently dropped (extra='ignore'"),
+        {"test_patch_me_refuses_privileged_fields": ("answered 200: the field was silently dropped",)},
+    ),
+    "FastAPI's default 422 (input echoed)": Mistake(
+        "ex3-solution",
+        DEFAULT_422,
+        (
+            "test_422_does_not_repeat_the_password",
+            "test_422_lists_where_and_why",
+            "test_422_repeats_no_input",
+            "test_no_answer_leaks_secrets",
+        ),
+        ("The 422 answer to a short password leaked", "the password that was sent", "repeats the `input`"),
+        {
+            "test_422_lists_where_and_why": ("A 422 entry has the keys ['ctx', 'input', 'loc', 'msg', 'type']",),
+            "test_no_answer_leaks_secrets": ("POST /customers (short password) (422, as nobody) leaked",),
+        },
+    ),
+    "a route that returns a JSONResponse it built": Mistake(
+        "ex4-solution",
+        RAW_JSON_RESPONSE,
+        ("test_customer_routes_declare_response_models",),
+        ("GET /customers/me (read_me) builds a JSONResponse itself", "filters nothing"),
+    ),
+    "the row's columns as a dict (-> dict)": Mistake(
+        "ex4-solution",
+        DICT_OF_ROW,
+        (
+            "test_patch_me_changes_only_what_was_sent",
+            "test_customer_routes_declare_response_models",
+            "test_no_answer_leaks_secrets",
+        ),
+        ("PATCH /customers/me answered the keys", "extra ['hashed_password', 'is_admin']", "`response_model=None`"),
+        {
+            "test_customer_routes_declare_response_models": (
+                "PATCH /customers/me (update_me) declares dict as its response model",
+            ),
+            "test_no_answer_leaks_secrets": ("PATCH /customers/me (200, as Ada) leaked", "a field named"),
+        },
+    ),
+    "a 409 that repeats the email": Mistake(
+        "ex4-solution",
+        ECHOING_409,
+        ("test_email_taken_repeats_nothing", "test_no_answer_leaks_secrets"),
+        ("The 409 answer to a registration with a taken email leaked", "the email that was sent (Grace's)"),
+        {"test_no_answer_leaks_secrets": ("POST /customers (taken email) (409, as nobody) leaked", "Grace's email")},
+    ),
+    "PATCH without exclude_none (None written to the row)": Mistake(
+        "ex4-solution",
+        PATCH_WITHOUT_EXCLUDE,
+        ("test_patch_me_changes_only_what_was_sent", "test_no_answer_leaks_secrets"),
+        ("PATCH /customers/me with a new name crashed (500)", "NOT NULL", "exclude_none=True"),
+        {"test_no_answer_leaks_secrets": ("crashed", "PATCH /customers/me (500)")},
+    ),
+    "the customer directory as CustomerOut (everyone's email)": Mistake(
+        "ex5-solution",
+        DIRECTORY_OF_EMAILS,
+        ("test_directory_shows_names_only", "test_no_answer_leaks_secrets"),
+        ("GET /customers (as Ada) leaked", "body $[1].email: Grace's email", "CustomerPublic"),
+        {"test_no_answer_leaks_secrets": ("GET /customers (200, as Ada) leaked", "Hedy's email")},
+    ),
+    "the ORM object with response_model=None": Mistake(
+        "ex5-solution",
+        PROFILE_WITHOUT_MODEL,
+        (
+            "test_directory_shows_names_only",
+            "test_every_route_declares_a_response_model",
+            "test_no_answer_leaks_secrets",
+        ),
+        ("GET /customers/2 (as Ada) leaked", "Grace's email", "Grace's password hash"),
+        {
+            "test_every_route_declares_a_response_model": (
+                "GET /customers/{customer_id} (read_customer) declares no response model",
+            ),
+        },
+    ),
+}
+
+
+# Correct answers written differently from the solution: none of the checks may fail them.
+VARIANTS = {
+    "ex1-solution": """
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class CustomerIn(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\\s]+@[^@\\s]+$")
+    password: str = Field(min_length=8, max_length=128)
+
+
+class CustomerUpdate(InputModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\\s]+@[^@\\s]+$")] | None = None
+
+
+class OrderLineIn(InputModel):
+    book_id: int
+    quantity: int = Field(ge=1, le=100)
+
+
+class OrderIn(InputModel):
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=50)
+""",
+    "ex2-solution": """
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CustomerPublic(Schema):
+    id: int
+    name: str
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+
+
+class OrderLineOut(Schema):
+    book_id: int
+    quantity: int
+
+
+class OrderOut(Schema):
+    id: int
+    customer_id: int
+    lines: list[OrderLineOut] = []
+""",
+    "ex3-solution": """
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    keep = ("loc", "msg", "type")
+    detail = [{key: list(error[key]) if key == "loc" else error[key] for key in keep} for error in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+""",
+    "ex4-solution": """
+router = APIRouter(tags=["customers"])
+
+
+@router.post("/customers", status_code=201, response_model=CustomerOut)
+async def register(body: CustomerIn, uow: UowDep):
+    try:
+        return await register_customer(uow, **body.model_dump())
+    except EmailTaken:
+        raise HTTPException(status_code=409, detail="email already in use") from None
+
+
+@router.get("/customers/me", response_model=CustomerOut)
+async def read_me(customer: CurrentCustomer):
+    return customer
+
+
+@router.patch("/customers/me", response_model=CustomerOut)
+async def update_me(body: CustomerUpdate, customer: CurrentCustomer, uow: UowDep):
+    changes = {key: value for key, value in body.model_dump(exclude_unset=True).items() if value is not None}
+    try:
+        return await update_customer(uow, customer.id, changes)
+    except EmailTaken:
+        raise HTTPException(status_code=409, detail="email already in use") from None
+""",
+    "ex5-solution": DIRECTORY_AND_ORDERS.format(**CORRECT_DIRECTORY),
+    "ex6-solution": """
+def find_leaks(value: Any, forbidden: Iterable[str]) -> list[str]:
+    needles = [secret.casefold() for secret in forbidden if secret]
+
+    def bad(text: str) -> bool:
+        return "$argon2" in text or "$2b$" in text or any(needle in text.casefold() for needle in needles)
+
+    found: list[str] = []
+    stack = [("$", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                stack.append((f"{path}.{key}", child))
+                if bad(str(key)):
+                    stack.append((f"{path}.{key}", str(key)))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in reversed(list(enumerate(item))))
+        elif isinstance(item, str) and bad(item) and path not in found:
+            found.append(path)
+    return found
+""",
+}
+VARIANTS_CASE = "valid variants"
+
+
+def slug(case: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
+
+
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The results of every selected case (and of the valid variants), graded in one batch; keyed by case."""
+    selected = {}
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        if hasattr(item, "callspec"):
+            case = item.callspec.params["case"]
+            selected[case] = {MISTAKES[case].cell: MISTAKES[case].source}
+        elif item.name == "test_valid_variants_get_full_marks":
+            selected[VARIANTS_CASE] = VARIANTS
+    folder = tmp_path_factory.mktemp("mistakes")
+    for case, replacements in selected.items():
+        solution_with_cells_replaced(CHAPTER, replacements, folder / f"{slug(case)}.ipynb")
+    out = tmp_path_factory.mktemp("grades")
+    completed = grade_cli([folder], out, "--assignment", CHAPTER, "--jobs", "2")
+    assert completed.returncode == 0, tail(completed)
+    results = {result["extra_data"]["student_id"]: result for result in read_grade_folder(out).results}
+    return {case: results[slug(case)] for case in selected if slug(case) in results}
+
+
+def test_valid_variants_get_full_marks(graded: dict[str, dict[str, Any]]) -> None:
+    result = graded[VARIANTS_CASE]
+    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
+    broken = [cell for cell in result["extra_data"]["cells"] if not cell["ok"]]
+    assert not broken, f"the variants must run: {broken}"
+    failed = [
+        f"{test['extra_data']['nodeid']}: {test['output']}" for test in result["tests"] if test["status"] != "passed"
+    ]
+    assert not failed, "checks failed a correct answer written differently:\n" + "\n".join(failed)
+    assert result["score"] == result["max_score"]
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_mistake_is_diagnosed(case: str, graded: dict[str, dict[str, Any]]) -> None:
+    mistake = MISTAKES[case]
+    result = graded[case]
+    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
+    replaced = [cell for cell in result["extra_data"]["cells"] if cell["grade_id"] == mistake.cell]
+    assert replaced and replaced[0]["ok"], f"the mistaken code itself must run: {replaced}"
+    outcomes = {test["extra_data"]["nodeid"]: test for test in result["tests"]}
+    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
+    failed = {name for name, test in outcomes.items() if test["status"] == "failed"}
+    report = "\n".join(f"{name}: {outcomes[name]['output']}" for name in sorted(failed))
+    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
+    for name, fragments in {mistake.failing[0]: mistake.message, **mistake.also}.items():
+        explanation = outcomes[name]["output"]
+        for fragment in fragments:
+            assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"

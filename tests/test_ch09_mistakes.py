@@ -1,0 +1,456 @@
+"""Chapter 09's checks diagnose the mistakes they were written for.
+
+Each case takes the solution notebook, rewrites one file cell (a ``%%writefile`` cell, by grade_id) so
+that it makes exactly one known mistake, grades it like a real submission (sandboxed learner process,
+visible and hidden tests) and asserts that precisely the expected checks fail, the first of them with a
+message that names the mistake, and every other check passes. A last case writes correct answers
+differently from the solution: nothing may fail it. The cases are graded in one ``grader grade --jobs 2``
+batch, then checked one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+import pytest
+from support import ROOT, grade_cli, read_grade_folder, solution_with_cells_replaced, tail
+
+CHAPTER = "09-capstone"
+
+
+def solution_cell(grade_id: str) -> str:
+    notebook = nbformat.read(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    [cell] = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source
+
+
+def edited(grade_id: str, *changes: tuple[str, str]) -> str:
+    """The solution's cell with each (old, new) replaced; every ``old`` must be there."""
+    source = solution_cell(grade_id)
+    for old, new in changes:
+        assert old in source, f"{grade_id} no longer contains {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+@dataclass(frozen=True)
+class Mistake:
+    cell: str  # grade_id of the file cell that is rewritten
+    source: str  # the mistaken cell
+    failing: tuple[str, ...]  # every check that must fail; the first must explain the mistake
+    message: tuple[str, ...]  # fragments the first failing check's output must contain
+    also: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other failing checks: fragments
+
+
+ROUTER_COMMITS = edited(
+    "ex6-orders",
+    (
+        "from fastapi import APIRouter\n",
+        "from fastapi import APIRouter\nfrom sqlalchemy.ext.asyncio import AsyncSession\n",
+    ),
+    (
+        "    return OrderOut.model_validate(await orders.place_order(uow, customer.id, lines))",
+        "    order = await orders.place_order(uow, customer.id, lines)\n"
+        "    session: AsyncSession = uow.session\n"
+        "    await session.commit()  # to be sure it is stored\n"
+        "    return OrderOut.model_validate(order)",
+    ),
+)
+
+ROUTER_DECIDES = edited(
+    "ex6-orders",
+    ("from fastapi import APIRouter\n", "from fastapi import APIRouter, HTTPException\n"),
+    (
+        "    return OrderOut.model_validate(await orders.get_order(uow, customer.id, order_id))",
+        "    order = await orders.get_order(uow, customer.id, order_id)\n"
+        "    if order.customer_id != customer.id:\n"
+        "        raise HTTPException(status_code=404, detail='not your order')\n"
+        "    return OrderOut.model_validate(order)",
+    ),
+)
+
+SERVICE_RAISES_HTTP = edited(
+    "ex5-orders",
+    ("from app.core.exceptions import", "from fastapi import HTTPException\n\nfrom app.core.exceptions import"),
+    (
+        '                raise OutOfStock(f"fewer than {quantity} copies of book {book_id} are in stock")',
+        '                raise HTTPException(status_code=409, detail="out of stock")',
+    ),
+)
+
+MIGRATION_WITHOUT_UNIQUE_EMAIL = edited(
+    "ex7-initial", ('        sa.UniqueConstraint("email", name=op.f("uq_customers_email")),\n', "")
+)
+
+MIGRATION_WITHOUT_IS_ADMIN = edited(
+    "ex7-initial", ('        sa.Column("is_admin", sa.Boolean(), nullable=False),\n', "")
+)
+
+DOWNGRADE_LEAVES_TABLES = edited(
+    "ex7-initial",
+    ('    op.drop_table("books")\n    op.drop_table("customers")\n    op.drop_table("authors")\n', ""),
+)
+
+ENV_WITHOUT_METADATA = edited("ex7-env", ("target_metadata = Base.metadata", "target_metadata = None"))
+
+DOMAIN_ERRORS_AS_PLAIN_JSON = edited(
+    "ex2-errors",
+    (
+        "            return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, "
+        "headers=kind.headers)",
+        '            return JSONResponse({"detail": kind.detail}, status_code=kind.status, headers=dict(kind.headers))',
+    ),
+)
+
+REFRESH_PER_ORDER = edited(
+    "ex4-orders",
+    (
+        "            .where(Order.customer_id == customer_id)\n"
+        "            .options(selectinload(Order.lines))\n"
+        "            .order_by(Order.id)",
+        "            .where(Order.customer_id == customer_id)\n            .order_by(Order.id)",
+    ),
+    (
+        "        return list(await self.session.scalars(statement))\n",
+        "        found = list(await self.session.scalars(statement))\n"
+        "        for order in found:\n"
+        '            await self.session.refresh(order, ["lines"])\n'
+        "        return found\n",
+    ),
+)
+
+NO_FOREIGN_KEYS = edited(
+    "ex1-database",
+    (
+        '    @event.listens_for(engine.sync_engine, "connect")\n'
+        "    def enable_foreign_keys(dbapi_connection, connection_record):\n"
+        "        cursor = dbapi_connection.cursor()\n"
+        '        cursor.execute("PRAGMA foreign_keys=ON")\n'
+        "        cursor.close()\n",
+        "",
+    ),
+)
+
+HANDLER_ON_FASTAPIS_CLASS = edited(
+    "ex2-errors",
+    ("from fastapi import FastAPI, Request\n", "from fastapi import FastAPI, HTTPException, Request\n"),
+    (
+        "    app.add_exception_handler(StarletteHTTPException, http_error_handler)",
+        "    app.add_exception_handler(HTTPException, http_error_handler)",
+    ),
+)
+
+UNKNOWN_EMAIL_TOLD_APART = edited(
+    "ex5-customers",
+    ("from app.core.exceptions import EmailTaken,", "from app.core.exceptions import CustomerNotFound, EmailTaken,"),
+    (
+        "    async with uow:\n        customer = await uow.customers.get_by_email(email)\n",
+        "    async with uow:\n        customer = await uow.customers.get_by_email(email)\n"
+        "    if customer is None:\n"
+        '        raise CustomerNotFound("no customer has this email")\n',
+    ),
+)
+
+EMAIL_NOT_UNIQUE_IN_MODEL = edited(
+    "ex3-customers", ("mapped_column(String(320), unique=True)", "mapped_column(String(320))")
+)
+
+PROBLEM_CHECKS_OVER_HTTP = (
+    "test_domain_errors_are_problems",
+    "test_uvicorn_serves_the_app",
+    "test_auth_errors_are_problems",
+    "test_order_errors_are_problems",
+)
+
+MISTAKES = {
+    "an engine that does not enforce foreign keys": Mistake(
+        "ex1-database",
+        NO_FOREIGN_KEYS,
+        ("test_foreign_keys_enforced",),
+        ("accepted a row whose foreign key points at nothing", "PRAGMA foreign_keys=ON"),
+    ),
+    "the HTTP error handler registered on FastAPI's HTTPException": Mistake(
+        "ex2-errors",
+        HANDLER_ON_FASTAPIS_CLASS,
+        ("test_framework_errors_are_problems", "test_framework_errors_over_http"),
+        ("GET of an unknown route is not a problem details response", "starlette.exceptions.HTTPException"),
+        {"test_framework_errors_over_http": ("GET of an unknown route is not a problem details response",)},
+    ),
+    "authenticate tells an unknown email apart": Mistake(
+        "ex5-customers",
+        UNKNOWN_EMAIL_TOLD_APART,
+        ("test_register_and_authenticate", "test_auth_errors_are_problems"),
+        ("with an unknown email CustomerNotFound: expected InvalidCredentials for both",),
+        {"test_auth_errors_are_problems": ("POST /auth/token with an unknown email answered 404", "expected 401")},
+    ),
+    "a model without the unique email": Mistake(
+        "ex3-customers",
+        EMAIL_NOT_UNIQUE_IN_MODEL,
+        ("test_models_describe_the_bookshop", "test_migration_matches_the_models"),
+        ("The models do not describe the bookshop's schema: customers.email is not unique.",),
+        {"test_migration_matches_the_models": ("customers.email is unique, expected not",)},
+    ),
+    "a router imports AsyncSession and commits": Mistake(
+        "ex6-orders",
+        ROUTER_COMMITS,
+        ("test_routers_only_translate",),
+        ("app/routers/orders.py line", "imports SQLAlchemy", "imports a session or an engine", "calls commit()"),
+    ),
+    "a route decides (an if on domain data, its own HTTPException)": Mistake(
+        "ex6-orders",
+        ROUTER_DECIDES,
+        ("test_routers_only_translate",),
+        ("decides something (a condition): `if order.customer_id != customer.id:", "handles or raises errors"),
+    ),
+    "a service raises HTTPException": Mistake(
+        "ex5-orders",
+        SERVICE_RAISES_HTTP,
+        ("test_services_import_no_web_framework", "test_place_order_all_or_nothing"),
+        ("app/services/orders.py depends on the web framework: app.services.orders imports fastapi (line",),
+        {"test_place_order_all_or_nothing": ("gave HTTPException, expected OutOfStock",)},
+    ),
+    "a migration without the unique email": Mistake(
+        "ex7-initial",
+        MIGRATION_WITHOUT_UNIQUE_EMAIL,
+        ("test_upgrade_builds_the_schema", "test_migration_matches_the_models"),
+        ("`alembic upgrade head` did not build the bookshop's schema: customers.email is not unique.",),
+        {"test_migration_matches_the_models": ("customers.email is not unique",)},
+    ),
+    "a migration missing a column": Mistake(
+        "ex7-initial",
+        MIGRATION_WITHOUT_IS_ADMIN,
+        ("test_upgrade_builds_the_schema", "test_migration_matches_the_models"),
+        ("did not build the bookshop's schema: customers.is_admin is missing.",),
+    ),
+    "a downgrade that leaves tables": Mistake(
+        "ex7-initial",
+        DOWNGRADE_LEAVES_TABLES,
+        ("test_downgrade_removes_the_schema",),
+        ("After `alembic downgrade base` the tables ['authors', 'books', 'customers'] are still there.",),
+    ),
+    "env.py without target_metadata": Mistake(
+        "ex7-env",
+        ENV_WITHOUT_METADATA,
+        ("test_migration_matches_the_models",),
+        ("`alembic check` (autogenerate) found nothing to compare with: env.py gives Alembic no target_metadata",),
+    ),
+    "domain errors as plain JSON instead of problem details": Mistake(
+        "ex2-errors",
+        DOMAIN_ERRORS_AS_PLAIN_JSON,
+        PROBLEM_CHECKS_OVER_HTTP,
+        ("A route raising CustomerNotFound is not a problem details response", "application/json"),
+        {
+            "test_uvicorn_serves_the_app": ("GET /books/999", "expected a 404 as problem details"),
+            "test_auth_errors_are_problems": ("GET /customers/me without a token is not a problem details response",),
+        },
+    ),
+    "a page of orders with a refresh per order (over the query budget)": Mistake(
+        "ex4-orders",
+        REFRESH_PER_ORDER,
+        ("test_repositories", "test_query_budgets"),
+        ("orders.page_for_customer(1, limit=100, offset=0) sent 7 statements with 3 orders and 201 with 100", "N+1"),
+        {"test_query_budgets": ("GET /orders?page_size=100 sent 8 statements with 3 orders and 202 with 120", "N+1")},
+    ),
+}
+
+# Correct answers written differently from the solution: none of the checks may fail them.
+VARIANTS = {
+    "ex4-orders": edited(
+        "ex4-orders",
+        (
+            "        statement = (\n"
+            "            select(Order)\n"
+            "            .where(Order.id == order_id, Order.customer_id == customer_id)\n"
+            "            .options(selectinload(Order.lines))\n"
+            "        )\n"
+            "        return await self.session.scalar(statement)",
+            "        order = await self.session.get(Order, order_id, options=[selectinload(Order.lines)])\n"
+            "        return order if order is not None and order.customer_id == customer_id else None",
+        ),
+    ),
+    "ex6-catalogue": """
+%%writefile {PROJECT}/app/routers/catalogue.py
+from fastapi import APIRouter
+
+from app.dependencies import PageDep, UowDep
+from app.schemas.catalogue import AuthorWithBooks, BookWithAuthor
+from app.services.catalogue import get_book, list_authors, list_books
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/authors", response_model=list[AuthorWithBooks])
+async def read_authors(uow: UowDep, page: PageDep):
+    return await list_authors(uow, **page.model_dump())
+
+
+@router.get("/books", response_model=list[BookWithAuthor])
+async def read_books(uow: UowDep, page: PageDep):
+    return await list_books(uow, limit=page.limit, offset=page.offset)
+
+
+@router.get("/books/{book_id}", response_model=BookWithAuthor)
+async def read_book(book_id: int, uow: UowDep):
+    return await get_book(uow, book_id)
+""",
+    "ex6-orders": """
+%%writefile {PROJECT}/app/routers/orders.py
+from fastapi import APIRouter, status
+
+from app import dependencies
+from app.schemas.orders import OrderIn, OrderOut
+from app.services import orders
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+async def place_order(body: OrderIn, customer: dependencies.CurrentCustomer, uow: dependencies.UowDep):
+    return await orders.place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])
+
+
+@router.get("", response_model=list[OrderOut])
+async def read_orders(customer: dependencies.CurrentCustomer, uow: dependencies.UowDep, page: dependencies.PageDep):
+    return await orders.list_orders(uow, customer.id, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def read_order(order_id: int, customer: dependencies.CurrentCustomer, uow: dependencies.UowDep):
+    return await orders.get_order(uow, customer.id, order_id)
+""",
+    "ex7-env": edited(
+        "ex7-env",
+        (
+            "    engine = create_async_engine(database_url(), poolclass=pool.NullPool)\n"
+            "    try:\n"
+            "        async with engine.connect() as connection:\n"
+            "            await connection.run_sync(do_run_migrations)\n"
+            "    finally:\n"
+            "        await engine.dispose()",
+            '    section = config.get_section(config.config_ini_section, {}) | {"sqlalchemy.url": database_url()}\n'
+            '    engine = async_engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)\n'
+            "    async with engine.connect() as connection:\n"
+            "        await connection.run_sync(do_run_migrations)\n"
+            "    await engine.dispose()",
+        ),
+        (
+            "from sqlalchemy.ext.asyncio import create_async_engine",
+            "from sqlalchemy.ext.asyncio import async_engine_from_config",
+        ),
+    ),
+    "ex7-initial": '''
+%%writefile {PROJECT}/migrations/versions/0001_initial.py
+"""first schema
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "authors", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text, nullable=False)
+    )
+    op.create_table(
+        "books",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("price_cents", sa.Integer, nullable=False),
+        sa.Column("stock", sa.Integer, nullable=False),
+        sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id"), nullable=False),
+    )
+    op.create_table(
+        "customers",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False, unique=True),
+        sa.Column("hashed_password", sa.String(200), nullable=False),
+        sa.Column("is_admin", sa.Boolean, nullable=False),
+    )
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
+    )
+    op.create_table(
+        "order_lines",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+        sa.Column("book_id", sa.Integer, sa.ForeignKey("books.id"), nullable=False),
+        sa.Column("quantity", sa.Integer, nullable=False),
+    )
+
+
+def downgrade():
+    for table in ("order_lines", "orders", "customers", "books", "authors"):
+        op.drop_table(table)
+''',
+}
+VARIANTS_CASE = "valid variants"
+
+
+def slug(case: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")[:60]
+
+
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The results of every selected case (and of the valid variants), graded in one batch; keyed by case."""
+    selected = {}
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        if hasattr(item, "callspec"):
+            case = item.callspec.params["case"]
+            selected[case] = {MISTAKES[case].cell: MISTAKES[case].source}
+        elif item.name == "test_valid_variants_get_full_marks":
+            selected[VARIANTS_CASE] = VARIANTS
+    folder = tmp_path_factory.mktemp("mistakes")
+    for case, replacements in selected.items():
+        solution_with_cells_replaced(CHAPTER, replacements, folder / f"{slug(case)}.ipynb")
+    out = tmp_path_factory.mktemp("grades")
+    completed = grade_cli([folder], out, "--assignment", CHAPTER, "--jobs", "2", timeout=1200)
+    assert completed.returncode == 0, tail(completed)
+    results = {result["extra_data"]["student_id"]: result for result in read_grade_folder(out).results}
+    return {case: results[slug(case)] for case in selected if slug(case) in results}
+
+
+def test_valid_variants_get_full_marks(graded: dict[str, dict[str, Any]]) -> None:
+    result = graded[VARIANTS_CASE]
+    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
+    broken = [cell for cell in result["extra_data"]["cells"] if not cell["ok"]]
+    assert not broken, f"the variants must run: {broken}"
+    failed = [
+        f"{test['extra_data']['nodeid']}: {test['output']}" for test in result["tests"] if test["status"] != "passed"
+    ]
+    assert not failed, "checks failed a correct answer written differently:\n" + "\n".join(failed)
+    assert result["score"] == result["max_score"]
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_mistake_is_diagnosed(case: str, graded: dict[str, dict[str, Any]]) -> None:
+    mistake = MISTAKES[case]
+    result = graded[case]
+    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
+    replaced = [cell for cell in result["extra_data"]["cells"] if cell["grade_id"] == mistake.cell]
+    assert replaced and replaced[0]["ok"], f"the mistaken cell itself must run: {replaced}"
+    outcomes = {test["extra_data"]["nodeid"]: test for test in result["tests"]}
+    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
+    failed = {name for name, test in outcomes.items() if test["status"] == "failed"}
+    report = "\n".join(f"{name}: {outcomes[name]['output']}" for name in sorted(failed))
+    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
+    for name, fragments in {mistake.failing[0]: mistake.message, **mistake.also}.items():
+        explanation = outcomes[name]["output"]
+        for fragment in fragments:
+            assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
