@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import queue
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from grader.course import Course
-from grader.grade import grader_version, peek_chapter
-from grader.grade_one import GradeRequest
-from grader.models import ExtraData, Status, Submission, SubmissionResult
-from grader.pipeline.score import error_result
+from grader.grade import peek_chapter
+from grader.local import LocalRunner
+from grader.models import Submission, SubmissionResult
 from grader.pipeline.write import read_results, result_path, write_csv, write_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
@@ -73,18 +66,6 @@ def discover(
     return submissions
 
 
-def _error_row(submission: Submission, message: str, elapsed: float) -> SubmissionResult:
-    extra = ExtraData(
-        student_id=submission.student_id,
-        assignment=submission.assignment or "unknown",
-        status=Status.ERROR,
-        notebook=str(submission.path),
-        notebook_sha256=submission.sha256,
-        grader_version=grader_version(),
-    )
-    return error_result(extra, message, elapsed)
-
-
 def already_graded(out: Path, submission: Submission) -> bool:
     """A row exists for these exact notebook bytes (a resumed run skips it)."""
     path = result_path(out, submission.assignment or "unknown", submission.student_id)
@@ -93,39 +74,6 @@ def already_graded(out: Path, submission: Submission) -> bool:
     except (OSError, ValidationError):
         return False
     return bool(submission.sha256) and previous.extra_data.notebook_sha256 == submission.sha256
-
-
-def grade_in_subprocess(
-    submission: Submission, course: Course, limits: Limits, isolation: Isolation | None = None
-) -> SubmissionResult:
-    """Grade in a fresh grading process; whatever happens to it, return a row."""
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="workbook-batch-") as tmp:
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request = GradeRequest(
-            submission=submission, course_root=course.root, limits=limits, isolation=isolation or Isolation()
-        )
-        request_path.write_text(request.model_dump_json())
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", "grader.grade_one", str(request_path), str(result_path)],
-                capture_output=True,
-                timeout=limits.submission_timeout + 30,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            message = f"grading stopped after {limits.submission_timeout + 30:g} s (the submission's time limit)"
-            return _error_row(submission, message, time.perf_counter() - started)
-        if not result_path.is_file():
-            tail = completed.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            message = f"the grading process ended with code {completed.returncode}: {tail[0][:300]}"
-            return _error_row(submission, message, time.perf_counter() - started)
-        try:
-            return SubmissionResult.model_validate_json(result_path.read_text())
-        except ValidationError as exc:
-            return _error_row(
-                submission, f"the grading process wrote an invalid result: {exc.error_count()} errors", 0.0
-            )
 
 
 def grade_batch(
@@ -137,11 +85,15 @@ def grade_batch(
     isolation: Isolation | None = None,
     on_result: Callable[[SubmissionResult], None] | None = None,
     force: bool = False,
+    warm: bool = True,
+    scheduler: str | None = None,
 ) -> list[SubmissionResult]:
     """Grade every submission, writing each row as soon as it is known, then ``grades.csv``.
 
     A row is final once written, so a run that was killed and started again grades only what is
-    missing (or whose notebook changed); ``force`` grades everything again.
+    missing (or whose notebook changed); ``force`` grades everything again. ``warm`` forks learner
+    processes from a zygote per slot instead of starting each cold. With a ``scheduler`` (a Dask
+    scheduler's address) the submissions are graded by that cluster's workers instead of here.
     """
     results: list[SubmissionResult] = []
     todo = submissions if force else [s for s in submissions if not already_graded(out, s)]
@@ -152,29 +104,20 @@ def grade_batch(
         results.append(previous)
         if on_result:
             on_result(previous)
+    # The course is hidden from learner code wherever it lives; a zygote is started once for the batch, so
+    # its sandbox must hide it from the start.
     base = isolation or Isolation()
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, jobs)):
-        slots.put(slot)
+    base = base.model_copy(update={"hide": [*base.hide, course.root]})
+    if scheduler is not None:
+        from grader.distributed import DaskRunner  # dask costs a second to import; only this path needs it
 
-    def grade_in_slot(submission: Submission) -> SubmissionResult:
-        """Concurrent learner processes never share a uid: each grading holds a slot while it runs."""
-        slot = slots.get()
-        try:
-            return grade_in_subprocess(submission, course, limits, base.model_copy(update={"slot": slot}))
-        finally:
-            slots.put(slot)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_in_slot, s): s for s in todo}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # a grader bug still leaves a row, and says so
-                result = _error_row(futures[future], f"internal grader error: {type(exc).__name__}: {exc}", 0.0)
-            write_result(out, result)
-            results.append(result)
-            if on_result:
-                on_result(result)
+        runner: LocalRunner | DaskRunner = DaskRunner(scheduler, course, limits, base, warm)
+    else:
+        runner = LocalRunner(course, limits, jobs, base, warm)
+    for _, result in runner.run(todo):
+        write_result(out, result)
+        results.append(result)
+        if on_result:
+            on_result(result)
     write_csv(out, read_results(out))
     return results

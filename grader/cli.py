@@ -1,8 +1,9 @@
-"""The ``grader`` command line: check, grade, release."""
+"""The ``grader`` command line: check, grade, release, report, progress."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +11,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from grader.batch import discover, grade_batch, identify
+from grader.batch import already_graded, discover, grade_batch, identify
 from grader.course import Course
 from grader.errors import CourseError
 from grader.grade import grade_submission
-from grader.models import Status, SubmissionResult
+from grader.models import Status, Submission, SubmissionResult
+from grader.pipeline.exports import write_gradescope
+from grader.pipeline.publish import PublishOptions, publish
+from grader.pipeline.write import RESULTS_DIR, result_path
+from grader.progress import progress as learner_progress
+from grader.progress import progress_table
 from grader.release import release as release_chapters
-from grader.report_terminal import print_results
+from grader.report.class_report import write_report
+from grader.report.views import feedback_view
+from grader.report_terminal import print_feedback
 from grader.sandbox.isolation import Isolation, IsolationMode, MissingLayers, check_isolation
 from grader.sandbox.limits import Limits
 
@@ -27,6 +35,7 @@ IsolationOption = Annotated[
     IsolationMode,
     typer.Option(help="required: refuse to grade without every sandbox layer; available: warn and go on; off."),
 ]
+NotebooksArgument = Annotated[Path, typer.Argument(help="Your notebooks folder (or one notebook).", exists=True)]
 CourseOption = Annotated[
     Path | None,
     typer.Option("--course", help="Course root (folder with nbgrader_config.py); default: found from here."),
@@ -46,6 +55,19 @@ def _isolation(mode: IsolationMode, hide: list[Path]) -> Isolation:
     if mode is IsolationMode.OFF:
         console.print("[yellow]warning:[/yellow] isolation is off: learner code runs with the grader's rights")
     return isolation
+
+
+def _reused(out: Path, submissions: list[Submission], force: bool) -> set[tuple[str, str]]:
+    """The rows this run keeps from an earlier one (same notebook bytes), for the run log."""
+    if force:
+        return set()
+    return {(s.student_id, s.assignment or "unknown") for s in submissions if already_graded(out, s)}
+
+
+def read_result(out: Path, result: SubmissionResult) -> SubmissionResult:
+    """A row as written after publishing (with its late work), read back from OUT/results."""
+    path = result_path(out, result.extra_data.assignment, result.extra_data.student_id)
+    return SubmissionResult.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 def _course(course: Path | None, near: Path | None = None) -> Course:
@@ -78,7 +100,7 @@ def check(
     if result.status is Status.ERROR:
         console.print(f"[red]error:[/red] {result.extra_data.message}")
         raise typer.Exit(2)
-    print_results(f"{submission.assignment}: {result.extra_data.message}", result.tests, Console())
+    print_feedback(feedback_view(result), Console())
     raise typer.Exit(0 if result.score == result.max_score else 1)
 
 
@@ -97,6 +119,30 @@ def grade(
     cell_timeout: Annotated[float, typer.Option(help="Wall-clock seconds per notebook cell.")] = Limits().cell_timeout,
     isolation: IsolationOption = IsolationMode.AVAILABLE,
     force: Annotated[bool, typer.Option(help="Grade again submissions that already have a row.")] = False,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm/--cold", help="Fork learner processes from a pre-imported zygote per job, or start each anew."
+        ),
+    ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="A Dask scheduler (tcp://HOST:PORT): grade on its workers instead of on this machine."),
+    ] = None,
+    gradebook: Annotated[
+        bool,
+        typer.Option(
+            help="For submissions in an nbgrader course's submitted/ folder: write scores and late penalties into "
+            "its gradebook, and autograded/ for formgrader, as `nbgrader autograde` would."
+        ),
+    ] = True,
+    feedback: Annotated[
+        bool, typer.Option(help="Write feedback HTML per learner (OUT/feedback/, and feedback/ of an nbgrader course).")
+    ] = True,
+    gradescope: Annotated[
+        Path | None,
+        typer.Option(help="Also write the one graded submission as Gradescope's results.json at this path."),
+    ] = None,
 ) -> None:
     """Grade submissions with visible and hidden checks; write results JSON and grades.csv.
 
@@ -110,6 +156,11 @@ def grade(
     if not submissions:
         console.print("[yellow]no notebooks found[/yellow]")
         raise typer.Exit(2)
+    if gradescope is not None and len(submissions) != 1:
+        console.print(f"[red]error:[/red] --gradescope writes one submission's results; found {len(submissions)}")
+        raise typer.Exit(2)
+    reused = _reused(out, submissions, force)
+    started = datetime.now(UTC)
     limits = Limits(submission_timeout=timeout, memory_mb=memory_mb, cell_timeout=cell_timeout)
     with Progress(
         TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -120,10 +171,35 @@ def grade(
             progress.advance(task)
 
         results = grade_batch(
-            submissions, course_, out, limits, jobs=jobs, isolation=sandbox, on_result=advance, force=force
+            submissions,
+            course_,
+            out,
+            limits,
+            jobs=jobs,
+            isolation=sandbox,
+            on_result=advance,
+            force=force,
+            warm=warm,
+            scheduler=scheduler,
         )
+    run = {"started_at": started.isoformat(), "command": "grade", "paths": [str(p) for p in paths], "jobs": jobs}
+    published = publish(
+        out,
+        results,
+        course_,
+        PublishOptions(gradebook=gradebook, feedback=feedback),
+        reused,
+        run,
+        on_warning=lambda text: console.print(f"[yellow]warning:[/yellow] {text}"),
+    )
+    if gradescope is not None:
+        write_gradescope(gradescope, read_result(out, results[0]))
     errors = sum(r.status is Status.ERROR for r in results)
     console.print(f"{len(results)} graded ({errors} with errors); results in {out}/results, table in {out}/grades.csv")
+    if published.gradebook_rows:
+        console.print(f"{published.gradebook_rows} written into nbgrader's gradebook (formgrader, nbgrader export)")
+    if published.feedback_files:
+        console.print(f"feedback in {out}/feedback; class report: grader report {out}")
 
 
 @app.command()
@@ -139,6 +215,38 @@ def release(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print(f"released {', '.join(done)} into {course_.release}")
+
+
+@app.command()
+def report(
+    grade_dir: Annotated[Path, typer.Argument(help="A grade folder (the --out of grader grade).", file_okay=False)],
+    output: Annotated[Path | None, typer.Option(help="Where to write the page; default GRADE_DIR/report.html.")] = None,
+) -> None:
+    """Write the class report: one self-contained HTML page with plots, from a grade folder."""
+    if not (grade_dir / RESULTS_DIR).is_dir():
+        console.print(f"[red]error:[/red] {grade_dir} has no {RESULTS_DIR}/ folder; grade into it first")
+        raise typer.Exit(2)
+    path = write_report(grade_dir, output)
+    console.print(f"class report written to {path}")
+
+
+@app.command()
+def progress(
+    notebooks: NotebooksArgument = Path("notebooks"),
+    course: CourseOption = None,
+    isolation: IsolationOption = IsolationMode.AVAILABLE,
+) -> None:
+    """Show every chapter's visible checks passed and points so far."""
+    course_ = _course(course, notebooks)
+    sandbox = _isolation(isolation, [notebooks])
+    with console.status("running the visible checks of each chapter…") as status:
+        rows = learner_progress(
+            notebooks, course_, Limits(), sandbox, on_chapter=lambda row: status.update(f"checked {row.chapter}")
+        )
+    if not rows:
+        console.print(f"[yellow]no notebooks found in {notebooks}[/yellow]")
+        raise typer.Exit(2)
+    Console().print(progress_table(rows))
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ from grader.pipeline.sandbox import SandboxBackend, SandboxSession
 from grader.pipeline.score import error_result, score
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
+from grader.sandbox.process import LearnerDied
+from grader.sandbox.warm import Zygote
 
 METADATA_KEY = "workbook"
 
@@ -55,7 +57,10 @@ def grade_submission(
     *,
     include_hidden: bool = True,
     isolation: Isolation | None = None,
+    zygote: Zygote | None = None,
 ) -> SubmissionResult:
+    """Grade one notebook. With a ``zygote`` (a batch's warm slot) the learner process is forked from it
+    instead of started cold; the zygote must have been started with this slot's isolation."""
     started = time.perf_counter()
     extra = ExtraData(
         student_id=submission.student_id,
@@ -71,7 +76,7 @@ def grade_submission(
                 f"{submission.path.name}: cannot tell which chapter this notebook is "
                 "(its metadata lost the chapter); grade it with --assignment CHAPTER"
             )
-        return _grade(submission, course, limits, extra, started, include_hidden, isolation or Isolation())
+        return _grade(submission, course, limits, extra, started, include_hidden, isolation or Isolation(), zygote)
     except (GradingError, CourseError) as exc:
         return error_result(extra, str(exc), time.perf_counter() - started)
 
@@ -84,6 +89,7 @@ def _grade(
     started: float,
     include_hidden: bool,
     isolation: Isolation,
+    zygote: Zygote | None,
 ) -> SubmissionResult:
     assert submission.assignment is not None
     chapter = course.chapter(submission.assignment)
@@ -95,9 +101,12 @@ def _grade(
     # is the checkout the grader runs from.
     isolation = isolation.model_copy(update={"hide": [*isolation.hide, course.root]})
     with (
-        tempfile.TemporaryDirectory(prefix="workbook-grade-") as scratch,
-        SandboxSession(cells, Path(scratch), limits, isolation) as session,
+        tempfile.TemporaryDirectory(prefix="workbook-grade-", dir=zygote.root if zygote else None) as scratch,
+        SandboxSession(cells, Path(scratch), limits, isolation, zygote) as session,
     ):
-        runs = session.start()
+        try:
+            runs = session.start()
+        except LearnerDied as exc:
+            raise GradingError(str(exc)) from None
         outcomes = run_tests(chapter, SandboxBackend(session), hidden_tests=hidden)
     return score(outcomes, extra=extra, cells=runs, restored=restored, elapsed=time.perf_counter() - started)

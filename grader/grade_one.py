@@ -1,7 +1,10 @@
-"""``python -m grader.grade_one REQUEST_JSON RESULT_PATH``: grade one submission in a fresh process.
+"""Grade one submission in a process of its own.
 
-The batch runs each submission in its own grading process so that submissions share no state and a
-crash or a kill costs one row, which the batch then writes as an ``error``.
+The batch grades each submission in its own grading process, so that submissions share no state
+and a crash or a kill costs one row, which the batch then writes as an ``error``. Those processes
+are forked from a multiprocessing fork server that has imported the grader, pytest and the
+notebook libraries once (``run``); ``python -m grader.grade_one REQUEST_JSON RESULT_PATH`` grades
+one submission from a cold start, for debugging.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from grader.models import Submission
 from grader.pipeline.write import atomic_write
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
+from grader.sandbox.warm import Zygote
 
 
 class GradeRequest(BaseModel):
@@ -26,11 +30,22 @@ class GradeRequest(BaseModel):
     isolation: Isolation = Isolation()
 
 
-def main() -> None:
-    request = GradeRequest.model_validate_json(Path(sys.argv[1]).read_text())
+def run(request_json: str, result_path: str, zygote: Zygote | None = None) -> None:
+    """Grade the request and write its row to ``result_path`` (atomically: a kill leaves no half row)."""
+    request = GradeRequest.model_validate_json(request_json)
     course = Course.at(request.course_root)
-    result = grade_submission(request.submission, course, request.limits, isolation=request.isolation)
-    atomic_write(Path(sys.argv[2]), result.model_dump_json())
+    result = grade_submission(request.submission, course, request.limits, isolation=request.isolation, zygote=zygote)
+    atomic_write(Path(result_path), result.model_dump_json())
+
+
+def main() -> None:
+    """``REQUEST_JSON RESULT_PATH [ZYGOTE_FD ZYGOTE_ROOT]``: the zygote's socket arrives as a descriptor."""
+    request_json = Path(sys.argv[1]).read_text()
+    zygote = None
+    if len(sys.argv) == 5:
+        isolation = GradeRequest.model_validate_json(request_json).isolation
+        zygote = Zygote.attach(int(sys.argv[3]), Path(sys.argv[4]), isolation)
+    run(request_json, sys.argv[2], zygote)
 
 
 if __name__ == "__main__":

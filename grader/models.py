@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -78,6 +79,15 @@ class TestResult(BaseModel):
     extra_data: dict[str, Any] = Field(default_factory=dict)
 
 
+class LateInfo(BaseModel):
+    """When a submission came in against its due date, and what that cost (nbgrader's late-submission rules)."""
+
+    submitted_at: datetime | None = None
+    due_date: datetime | None = None
+    seconds_late: float = 0.0
+    penalty: float = 0.0
+
+
 class ExtraData(BaseModel):
     student_id: str
     assignment: str
@@ -89,6 +99,7 @@ class ExtraData(BaseModel):
     restored_cells: list[str] = Field(default_factory=list)
     tampered_cells: list[str] = Field(default_factory=list)
     grader_version: str = ""
+    late: LateInfo | None = None
 
 
 class SubmissionResult(BaseModel):
@@ -105,3 +116,12 @@ class SubmissionResult(BaseModel):
     @property
     def status(self) -> Status:
         return self.extra_data.status
+
+    @property
+    def late_penalty(self) -> float:
+        return self.extra_data.late.penalty if self.extra_data.late else 0.0
+
+    @property
+    def final_score(self) -> float:
+        """The score after a late penalty; ``score`` stays the sum of the tests (Gradescope's rule)."""
+        return round(max(0.0, self.score - self.late_penalty), 4)

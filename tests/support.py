@@ -19,6 +19,7 @@ from grader.course import Course
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+CSV_COLUMNS += ["raw_score", "late_penalty", "seconds_late", "submitted_at", "due_date"]  # late work, after those
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
 
 

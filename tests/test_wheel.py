@@ -30,7 +30,10 @@ def wheel_names(wheel: Path) -> list[str]:
 
 
 def test_wheel_contains_the_grader(wheel: Path, wheel_names: list[str]):
+    templates = [f"grader/templates/{n}" for n in ("feedback.html.j2", "class_report.html.j2", "_style.css")]
     for name in ("grader/__init__.py", "grader/cli.py", "grader/testing/pytest.ini", "grader/sandbox/worker.py"):
+        assert name in wheel_names
+    for name in templates:  # the feedback and report pages are rendered from these
         assert name in wheel_names
     entry_points = next(n for n in wheel_names if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:

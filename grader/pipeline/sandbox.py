@@ -18,6 +18,7 @@ from grader.pipeline.restore import Cell
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
+from grader.sandbox.warm import Zygote
 
 MAX_RESTARTS = 3
 PROVIDED_CELL_TIMEOUT = 30.0
@@ -26,8 +27,16 @@ PROVIDED_CELL_TIMEOUT = 30.0
 class SandboxSession:
     """A learner process for one submission, restarted (cells replayed) when a limit kills it."""
 
-    def __init__(self, cells: list[Cell], scratch: Path, limits: Limits, isolation: Isolation | None = None) -> None:
+    def __init__(
+        self,
+        cells: list[Cell],
+        scratch: Path,
+        limits: Limits,
+        isolation: Isolation | None = None,
+        zygote: Zygote | None = None,
+    ) -> None:
         self.cells = cells
+        self.zygote = zygote
         self.scratch = scratch
         self.limits = limits
         self.isolation = isolation or Isolation()
@@ -54,7 +63,7 @@ class SandboxSession:
 
     def _boot(self) -> None:
         while True:
-            self.process = LearnerProcess(self.scratch, self.limits, self.isolation)
+            self.process = LearnerProcess(self.scratch, self.limits, self.isolation, self.zygote)
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.process.start()
             looping = self._run_cells(self.process)

@@ -9,11 +9,26 @@ import csv
 import io
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
-from grader.models import SubmissionResult
+from grader.models import LateInfo, SubmissionResult
 
-CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
+# The first six columns are the contract; ``status`` tells a submission that could not be graded (``error``)
+# from a real zero. ``score`` is after any late penalty, ``raw_score`` before it (as in nbgrader's export).
+CSV_COLUMNS = [
+    "student_id",
+    "assignment",
+    "score",
+    "max_score",
+    "status",
+    "message",
+    "raw_score",
+    "late_penalty",
+    "seconds_late",
+    "submitted_at",
+    "due_date",
+]
 RESULTS_DIR = "results"
 
 
@@ -46,15 +61,34 @@ def read_results(out: Path) -> list[SubmissionResult]:
     return [SubmissionResult.model_validate_json(p.read_text(encoding="utf-8")) for p in paths]
 
 
+def _when(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def csv_row(result: SubmissionResult) -> list[object]:
+    extra = result.extra_data
+    late = extra.late or LateInfo()
+    return [
+        extra.student_id,
+        extra.assignment,
+        result.final_score,
+        result.max_score,
+        extra.status.value,
+        extra.message,
+        result.score,
+        late.penalty,
+        late.seconds_late,
+        _when(late.submitted_at),
+        _when(late.due_date),
+    ]
+
+
 def write_csv(out: Path, results: list[SubmissionResult]) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for result in sorted(results, key=lambda r: (r.extra_data.assignment, r.extra_data.student_id)):
-        extra = result.extra_data
-        writer.writerow(
-            [extra.student_id, extra.assignment, result.score, result.max_score, extra.status.value, extra.message]
-        )
+        writer.writerow(csv_row(result))
     path = out / "grades.csv"
     atomic_write(path, buffer.getvalue())
     return path

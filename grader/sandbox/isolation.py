@@ -96,6 +96,15 @@ def _hidden_folders(extra: list[Path]) -> list[Path]:
     return [folder for folder in dict.fromkeys(folders) if folder.is_dir()]
 
 
+def _between(path: Path, hidden: list[Path]) -> list[Path]:
+    """The folders strictly between a hidden folder and ``path`` inside it, outermost first."""
+    for folder in hidden:
+        if path != folder and path.is_relative_to(folder):
+            depth = len(path.relative_to(folder).parts)
+            return [folder.joinpath(*path.relative_to(folder).parts[:n]) for n in range(1, depth)]
+    return []
+
+
 @cache
 def _tmpfs_size() -> tuple[str, ...]:
     """``--size`` for the next tmpfs, where this bwrap knows it (0.8 does, 0.6 does not). A tmpfs is memory
@@ -107,9 +116,24 @@ def _tmpfs_size() -> tuple[str, ...]:
     return ("--size", str(TMPFS_BYTES)) if "--size" in usage.stdout + usage.stderr else ()
 
 
-def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
-    """``command`` run inside bubblewrap (and as the slot's uid when we are root)."""
-    if isolation.mode is IsolationMode.OFF or missing_layers():
+# What a zygote started by root keeps inside its sandbox: switching a forked child to the slot's uid, and
+# ending every process of the sandbox. Nothing else (no file-permission override, no mounts, no network).
+ZYGOTE_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL")
+
+
+def sandboxed(isolation: Isolation) -> bool:
+    """Whether ``wrap`` puts commands in bubblewrap namespaces."""
+    return isolation.mode is not IsolationMode.OFF and not missing_layers()
+
+
+def wrap(command: list[str], scratch: Path, isolation: Isolation, *, zygote: bool = False) -> list[str]:
+    """``command`` run inside bubblewrap (and as the slot's uid when we are root).
+
+    A ``zygote`` started by root stays root inside the sandbox, with only ``ZYGOTE_CAPABILITIES``: the
+    learner processes it forks switch to the slot's uid themselves, before any learner code runs, and
+    so can neither signal nor trace it.
+    """
+    if not sandboxed(isolation):
         return command
     root = os.geteuid() == 0
     args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
@@ -117,13 +141,22 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation) -> list[str]:
         args.append("--unshare-user")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += ["--perms", "1777", *_tmpfs_size(), "--tmpfs", "/tmp"]
-    for hidden in _hidden_folders(isolation.hide):
+    hidden_folders = _hidden_folders(isolation.hide)
+    for hidden in hidden_folders:
         args += [*_tmpfs_size(), "--tmpfs", str(hidden)]
     for path in _exposed_paths():
+        # bubblewrap makes the folders leading to a mount point inside a tmpfs root-only (0700): the slot's
+        # uid could then not reach the interpreter's standard library (/root/.pyenv/... on this machine).
+        for folder in _between(path, hidden_folders):
+            args += ["--perms", "0755", "--dir", str(folder)]
         args += ["--ro-bind", str(path), str(path)]
     # No --chdir: bwrap keeps the caller's cwd (the learner's home inside scratch, which it may write);
     # scratch itself stays root's, so a cwd there made `open("x.txt", "w")` or `sqlite:///./app.db` fail.
     args += ["--bind", str(scratch), str(scratch)]
+    if root and zygote:
+        for capability in ZYGOTE_CAPABILITIES:
+            args += ["--cap-add", capability]
+        return [*args, "--", *command]
     args.append("--")
     if root:
         uid = str(isolation.uid)

@@ -20,9 +20,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox.isolation import Isolation, prepare_scratch, wrap
+from grader.sandbox.isolation import Isolation, prepare_scratch, sandboxed, wrap
 from grader.sandbox.limits import Limits
+from grader.sandbox.warm import Zygote, ZygoteError
 
+Fds = tuple[int, int, int]  # the learner's request read end, answer write end, output write end
 MAX_ANSWER_BYTES = 64 * 2**20  # one answer line; a longer one is a flood, never held in memory
 
 
@@ -67,10 +69,77 @@ class BoundedOutput:
         return text
 
 
-class LearnerProcess:
-    """One learner process: a Python running ``grader.sandbox.worker`` under resource limits."""
+class ColdLauncher:
+    """Starts the learner process from scratch: a new Python in a new sandbox (about a second)."""
 
-    def __init__(self, scratch: Path, limits: Limits, isolation: Isolation | None = None) -> None:
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._wrapped = False
+
+    def launch(self, home: Path, scratch: Path, limits: Limits, isolation: Isolation, fds: Fds) -> None:
+        req_read, ans_write, out_write = fds
+        command = [sys.executable, "-m", "grader.sandbox.worker", str(req_read), str(ans_write)]
+        self._wrapped = sandboxed(isolation)
+        self._proc = subprocess.Popen(
+            wrap(command, scratch, isolation),
+            stdin=subprocess.DEVNULL,
+            stdout=out_write,
+            stderr=out_write,
+            pass_fds=(req_read, ans_write),
+            cwd=home,
+            env=learner_environment(home),
+            start_new_session=True,  # its own process group, so kill() reaches its children too
+            preexec_fn=limits.apply,
+        )
+
+    def exit_code(self, timeout: float) -> int | None:
+        """Like a warm learner's: minus the signal that killed it, even through bubblewrap (which exits with
+        128 plus the signal of the process it ran)."""
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return -(code - 128) if self._wrapped and 128 < code < 128 + 65 else code
+
+    def kill(self) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+
+class WarmLauncher:
+    """Forks the learner process from the slot's zygote, whose imports are done (tens of ms)."""
+
+    def __init__(self, zygote: Zygote) -> None:
+        self.zygote = zygote
+        self._pid: int | None = None
+
+    def launch(self, home: Path, scratch: Path, limits: Limits, isolation: Isolation, fds: Fds) -> None:
+        self._pid = self.zygote.spawn(home, learner_environment(home), limits, fds)
+
+    def exit_code(self, timeout: float) -> int | None:
+        return self.zygote.exit_code(self._pid, timeout) if self._pid is not None else None
+
+    def kill(self) -> None:
+        if self._pid is not None:
+            self.zygote.kill_all()
+
+    def running(self) -> bool:
+        return self._pid is not None
+
+
+class LearnerProcess:
+    """One learner process: ``grader.sandbox.worker`` under resource limits, started cold or forked warm."""
+
+    def __init__(
+        self, scratch: Path, limits: Limits, isolation: Isolation | None = None, zygote: Zygote | None = None
+    ) -> None:
         self.scratch = scratch
         self.home = scratch / "home"
         self.limits = limits
@@ -79,7 +148,7 @@ class LearnerProcess:
         self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._dead: str | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._launcher: ColdLauncher | WarmLauncher = WarmLauncher(zygote) if zygote else ColdLauncher()
         self._to_child = -1
 
     def start(self) -> None:
@@ -87,30 +156,36 @@ class LearnerProcess:
         prepare_scratch(self.scratch, self.isolation)
         req_read, req_write = os.pipe()
         ans_read, ans_write = os.pipe()
-        command = [sys.executable, "-m", "grader.sandbox.worker", str(req_read), str(ans_write)]
-        self._proc = subprocess.Popen(
-            wrap(command, self.scratch, self.isolation),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(req_read, ans_write),
-            cwd=self.home,
-            env=learner_environment(self.home),
-            start_new_session=True,  # its own process group, so kill() reaches its children too
-            preexec_fn=self.limits.apply,
-        )
-        os.close(req_read)
-        os.close(ans_write)
+        out_read, out_write = os.pipe()
+        fds = (req_read, ans_write, out_write)
+        try:
+            try:
+                self._launcher.launch(self.home, self.scratch, self.limits, self.isolation, fds)
+            except ZygoteError:
+                # The zygote is gone (a learner without a uid of its own can kill it): start cold instead.
+                self._launcher = ColdLauncher()
+                self._launcher.launch(self.home, self.scratch, self.limits, self.isolation, fds)
+        except OSError as exc:
+            for fd in (req_write, ans_read, out_read):
+                os.close(fd)
+            raise LearnerDied(f"the learner process could not be started: {exc}") from None
+        finally:
+            for fd in (req_read, ans_write, out_write):
+                os.close(fd)
         self._to_child = req_write
         ready: Future[dict[str, Any]] = Future()
         self._pending[0] = ready
         threading.Thread(target=self._read_answers, args=(ans_read,), daemon=True).start()
-        threading.Thread(target=self.output.drain, args=(self._proc.stdout,), daemon=True).start()
+        threading.Thread(target=self._drain_output, args=(out_read,), daemon=True).start()
         try:
             ready.result(timeout=max(self.limits.request_timeout, 30.0))
         except TimeoutError as exc:
             self.kill("the learner process did not start in time")
             raise LearnerTimeout("the learner process did not start in time") from exc
+
+    def _drain_output(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            self.output.drain(stream)
 
     def _read_answers(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
@@ -133,10 +208,11 @@ class LearnerProcess:
     def _death_reason(self) -> str:
         if self._dead:
             return self._dead
-        assert self._proc is not None
         try:
-            code = self._proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
+            code = self._launcher.exit_code(timeout=2)
+        except ZygoteError:
+            code = None
+        if code is None:
             return "the learner process closed its answer channel"
         if code < 0:
             name = signal.Signals(-code).name
@@ -157,7 +233,7 @@ class LearnerProcess:
 
     @property
     def alive(self) -> bool:
-        return self._dead is None and self._proc is not None and self._proc.poll() is None
+        return self._dead is None and self._launcher.running()
 
     def submit(self, op: str, args: dict[str, Any]) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
@@ -201,19 +277,16 @@ class LearnerProcess:
     def kill(self, reason: str = "stopped by the grader") -> None:
         with self._lock:
             self._dead = self._dead or reason
-        if self._proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc.wait()
+        with contextlib.suppress(ZygoteError):
+            self._launcher.kill()
         self._mark_dead(reason)
 
     def stop(self) -> None:
         if self.alive:
             try:
                 os.write(self._to_child, b'{"op": "shutdown"}\n')
-                self._proc.wait(timeout=2)  # type: ignore[union-attr]
-            except (OSError, subprocess.TimeoutExpired):
+                self._launcher.exit_code(timeout=2)
+            except (OSError, ZygoteError):
                 pass
         self.kill("finished")
         if self._to_child >= 0:

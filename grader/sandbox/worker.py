@@ -69,11 +69,15 @@ class Worker:
             task.add_done_callback(self._tasks.discard)
 
 
-def main() -> None:
-    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+def run(in_fd: int, out_fd: int) -> None:
+    """Serve the grader until it says shutdown; also the entry of a learner process forked warm."""
     asyncio.run(Worker(in_fd, out_fd).serve())
     # Learner threads or pending tasks must not keep a finished worker alive.
     os._exit(0)
+
+
+def main() -> None:
+    run(int(sys.argv[1]), int(sys.argv[2]))
 
 
 if __name__ == "__main__":

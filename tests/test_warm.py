@@ -1,0 +1,133 @@
+"""Warm learner processes: forked from a slot's zygote, as isolated from each other as cold ones."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.limits import Limits
+from grader.sandbox.process import LearnerDied, LearnerProcess
+from grader.sandbox.warm import Zygote
+
+LIMITS = Limits(cell_timeout=3, request_timeout=3)
+
+PLANT = """
+import os, subprocess
+subprocess.Popen(["sleep", "3600.5"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    os.execv("/bin/sleep", ["sleep", "3600.6"])
+os.makedirs("/tmp/planted/deep")
+open("/tmp/planted/deep/answer.txt", "w").write("42")
+os.chmod("/tmp/planted", 0)
+try:
+    open("/dev/shm/planted", "w").write("42")  # not writable in the sandbox when the grader is root
+except PermissionError:
+    pass
+"""
+
+LOOK = """
+import os
+def leftovers():
+    found = [p for p in ("/tmp/planted", "/dev/shm/planted") if os.path.lexists(p)]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            found += [f"process {pid}"] if b"3600." in open(f"/proc/{pid}/cmdline", "rb").read() else []
+        except OSError:
+            pass
+    return found
+"""
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    with tempfile.TemporaryDirectory(prefix="workbook-slot-") as root:
+        zygote = Zygote(Path(root), Isolation()).start()
+        try:
+            yield zygote
+        finally:
+            zygote.close()
+
+
+def learner(zygote: Zygote, limits: Limits = LIMITS) -> LearnerProcess:
+    process = LearnerProcess(Path(tempfile.mkdtemp(dir=zygote.root)), limits, Isolation(), zygote=zygote)
+    process.start()
+    return process
+
+
+def run(process: LearnerProcess, source: str) -> dict:
+    return process.request("run_cell", {"source": source})
+
+
+def test_nothing_of_one_submission_reaches_the_next(zygote: Zygote):
+    first = learner(zygote)
+    planted = run(first, PLANT)
+    assert planted["ok"], planted["error"]
+    assert run(first, LOOK + "\nassert leftovers()")["ok"], "the plant did not take; the test would prove nothing"
+    first.stop()
+    second = learner(zygote)
+    try:
+        answer = run(second, LOOK + "\nfound = leftovers()\nassert not found, found")
+        assert answer["ok"], answer["error"]
+    finally:
+        second.stop()
+
+
+def test_learner_cannot_signal_or_read_the_zygote(zygote: Zygote):
+    process = learner(zygote)
+    try:
+        for source in (
+            "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+            "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb').read(1)",
+            "import os\nopen(f'/proc/{os.getppid()}/environ', 'rb').read()",
+        ):
+            answer = run(process, source)
+            assert answer["error"] and answer["error"]["type"] == "PermissionError", (source, answer)
+    finally:
+        process.stop()
+    assert zygote.alive
+    later = learner(zygote)
+    assert run(later, "x = 1")["ok"]
+    later.stop()
+
+
+def test_each_submission_gets_its_own_limits_uid_and_random_state(zygote: Zygote):
+    probe = "import os, random, resource as r\nprint(os.getuid(), r.getrlimit(r.RLIMIT_AS)[0], random.random())"
+    lines = []
+    for memory_mb in (512, 768):
+        process = learner(zygote, LIMITS.model_copy(update={"memory_mb": memory_mb}))
+        assert run(process, probe)["ok"]
+        process.stop()
+        lines.append(process.output.text().split())
+    (uid_a, limit_a, random_a), (uid_b, limit_b, random_b) = lines
+    assert (int(limit_a), int(limit_b)) == (512 * 2**20, 768 * 2**20)
+    assert random_a != random_b
+    if os.geteuid() == 0:
+        assert uid_a == uid_b == str(Isolation().uid)
+
+
+def test_an_endless_cell_is_killed_and_the_zygote_serves_the_next(zygote: Zygote):
+    process = learner(zygote)
+    with pytest.raises(LearnerDied, match="no answer within"):
+        process.request("run_cell", {"source": "while True:\n    pass"}, timeout=1)
+    assert not process.alive
+    after = learner(zygote)
+    assert run(after, "import fastapi, sqlalchemy")["ok"]
+    after.stop()
+
+
+def test_a_dead_zygote_falls_back_to_a_cold_start():
+    with tempfile.TemporaryDirectory(prefix="workbook-slot-") as root:
+        zygote = Zygote(Path(root), Isolation()).start()
+        zygote.close()
+        process = LearnerProcess(Path(tempfile.mkdtemp(dir=root)), LIMITS, Isolation(), zygote=zygote)
+        process.start()
+        try:
+            assert run(process, "x = 1")["ok"]
+        finally:
+            process.stop()
