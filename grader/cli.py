@@ -11,23 +11,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from grader.batch import already_graded, discover, grade_batch, identify
 from grader.course import Course
 from grader.errors import CourseError
-from grader.grade import grade_submission
 from grader.models import Status, Submission, SubmissionResult
-from grader.pipeline.exports import write_gradescope
-from grader.pipeline.publish import PublishOptions, publish
 from grader.pipeline.write import RESULTS_DIR, result_path
-from grader.progress import progress as learner_progress
-from grader.progress import progress_table
-from grader.release import release as release_chapters
-from grader.report.class_report import write_report
-from grader.report.views import feedback_view
-from grader.report_terminal import print_feedback
 from grader.sandbox.isolation import Isolation, IsolationMode, MissingLayers, check_isolation
 from grader.sandbox.limits import Limits
+from grader.sandbox.slots import Slot, machine_slot
 
+# The grading pipeline (pytest, nbformat), nbgrader's gradebook, matplotlib and jinja2 are imported by the
+# commands that use them, after they have started the learner's sandbox: `grader check`, run by learners
+# after every change, then imports the grader while the sandbox imports FastAPI, on another core.
 app = typer.Typer(help="Check, grade and release the Async API Workbook.", no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
@@ -59,6 +53,8 @@ def _isolation(mode: IsolationMode, hide: list[Path]) -> Isolation:
 
 def _reused(out: Path, submissions: list[Submission], force: bool) -> set[tuple[str, str]]:
     """The rows this run keeps from an earlier one (same notebook bytes), for the run log."""
+    from grader.batch import already_graded
+
     if force:
         return set()
     return {(s.student_id, s.assignment or "unknown") for s in submissions if already_graded(out, s)}
@@ -95,11 +91,25 @@ def check(
     """Run the visible checks of one saved notebook; exit 0 only if all pass."""
     course_ = _course(course, notebook)
     sandbox = _isolation(isolation, [notebook.parent])
-    submission = identify(notebook, course_, assignment, None)
-    result = grade_submission(submission, course_, Limits(), include_hidden=False, isolation=sandbox)
+    with machine_slot() as number:
+        slot = Slot(number, sandbox, warm=True)
+        slot.ready_zygote(wait=False)
+        try:
+            from grader.batch import identify
+            from grader.grade import grade_submission
+
+            submission = identify(notebook, course_, assignment, None)
+            result = grade_submission(
+                submission, course_, Limits(), include_hidden=False, isolation=slot.isolation, zygote=slot.zygote
+            )
+        finally:
+            slot.close()
     if result.status is Status.ERROR:
         console.print(f"[red]error:[/red] {result.extra_data.message}")
         raise typer.Exit(2)
+    from grader.report.views import feedback_view
+    from grader.report_terminal import print_feedback
+
     print_feedback(feedback_view(result), Console())
     raise typer.Exit(0 if result.score == result.max_score else 1)
 
@@ -149,6 +159,8 @@ def grade(
     Rows are written as each submission finishes; run the same command again after an interruption
     and only the submissions without a row (or whose notebook changed) are graded.
     """
+    from grader.batch import discover, grade_batch
+
     course_ = _course(course, paths[0])
     out.mkdir(parents=True, exist_ok=True)
     sandbox = _isolation(isolation, [*paths, out])
@@ -159,6 +171,9 @@ def grade(
     if gradescope is not None and len(submissions) != 1:
         console.print(f"[red]error:[/red] --gradescope writes one submission's results; found {len(submissions)}")
         raise typer.Exit(2)
+    from grader.pipeline.exports import write_gradescope
+    from grader.pipeline.publish import PublishOptions, publish
+
     reused = _reused(out, submissions, force)
     started = datetime.now(UTC)
     limits = Limits(submission_timeout=timeout, memory_mb=memory_mb, cell_timeout=cell_timeout)
@@ -208,6 +223,8 @@ def release(
     course: CourseOption = None,
 ) -> None:
     """Regenerate the released notebooks from the source notebooks through nbgrader."""
+    from grader.release import release as release_chapters
+
     course_ = _course(course)
     try:
         done = release_chapters(course_, chapters)
@@ -226,6 +243,8 @@ def report(
     if not (grade_dir / RESULTS_DIR).is_dir():
         console.print(f"[red]error:[/red] {grade_dir} has no {RESULTS_DIR}/ folder; grade into it first")
         raise typer.Exit(2)
+    from grader.report.class_report import write_report
+
     path = write_report(grade_dir, output)
     console.print(f"class report written to {path}")
 
@@ -237,12 +256,24 @@ def progress(
     isolation: IsolationOption = IsolationMode.AVAILABLE,
 ) -> None:
     """Show every chapter's visible checks passed and points so far."""
+    from grader.progress import progress as learner_progress
+    from grader.progress import progress_table
+
     course_ = _course(course, notebooks)
     sandbox = _isolation(isolation, [notebooks])
-    with console.status("running the visible checks of each chapter…") as status:
-        rows = learner_progress(
-            notebooks, course_, Limits(), sandbox, on_chapter=lambda row: status.update(f"checked {row.chapter}")
-        )
+    with console.status("running the visible checks of each chapter…") as status, machine_slot() as number:
+        slot = Slot(number, sandbox, warm=True)
+        try:
+            rows = learner_progress(
+                notebooks,
+                course_,
+                Limits(),
+                slot.isolation,
+                on_chapter=lambda row: status.update(f"checked {row.chapter}"),
+                slot=slot,
+            )
+        finally:
+            slot.close()
     if not rows:
         console.print(f"[yellow]no notebooks found in {notebooks}[/yellow]")
         raise typer.Exit(2)

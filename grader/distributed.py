@@ -10,28 +10,34 @@ that submits, and this package installed (see the README).
 from __future__ import annotations
 
 import atexit
+import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from distributed import Client, as_completed
 
 from grader.course import Course
-from grader.local import Slot, error_row, grade_in_subprocess
+from grader.local import error_row, grade_in_subprocess
 from grader.models import Submission, SubmissionResult
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
-from grader.sandbox.slots import machine_slot
+from grader.sandbox.slots import Slot, machine_slot
 
 # A worker process keeps the zygote of each slot it used, for the next task that gets that slot.
 _slots: dict[int, Slot] = {}
 _slots_lock = threading.Lock()
+# Where a worker process writes the notebooks it is sent: one folder for its lifetime, so that it can be
+# hidden from the zygote's sandbox once, when the zygote starts.
+_inbox = Path(tempfile.mkdtemp(prefix="workbook-inbox-"))
 
 
 def _close_slots() -> None:
     for slot in _slots.values():
         slot.close()
+    shutil.rmtree(_inbox, ignore_errors=True)
 
 
 atexit.register(_close_slots)
@@ -55,13 +61,18 @@ def grade_remote(
     isolation = Isolation.model_validate_json(isolation_json)
     limits = Limits.model_validate_json(limits_json)
     course = Course.at(Path(course_root))
-    with tempfile.TemporaryDirectory(prefix="workbook-remote-") as tmp, machine_slot() as number:
-        local_copy = Path(tmp) / submission.path.name
-        local_copy.write_bytes(notebook)
-        slot = _worker_slot(number, isolation.model_copy(update={"hide": [*isolation.hide, Path(tmp)]}), warm)
-        graded = submission.model_copy(update={"path": local_copy})
-        result = grade_in_subprocess(graded, course, limits, slot.isolation, slot.ready_zygote())
-        slot.after(result)
+    folder = _inbox / uuid.uuid4().hex
+    try:
+        with machine_slot() as number:
+            folder.mkdir()
+            local_copy = folder / submission.path.name
+            local_copy.write_bytes(notebook)
+            slot = _worker_slot(number, isolation.model_copy(update={"hide": [*isolation.hide, _inbox]}), warm)
+            graded = submission.model_copy(update={"path": local_copy})
+            result = grade_in_subprocess(graded, course, limits, slot.isolation, slot.ready_zygote())
+            slot.after(result)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     result.extra_data.notebook = str(submission.path)  # the row names the notebook the instructor has
     return result.model_dump_json()
 

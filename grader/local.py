@@ -7,7 +7,6 @@ import contextlib
 import multiprocessing
 import multiprocessing.context
 import queue
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,8 @@ from grader.models import ExtraData, Status, Submission, SubmissionResult
 from grader.pipeline.score import error_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
-from grader.sandbox.slots import machine_slot
-from grader.sandbox.warm import Zygote, ZygoteError
+from grader.sandbox.slots import Slot, machine_slot
+from grader.sandbox.warm import Zygote
 
 # What the fork server imports once for every grading process it forks.
 PRELOAD = ["grader.grade_one", "grader.pipeline.run_tests", "pytest_asyncio.plugin", "httpx", "nbformat"]
@@ -117,55 +116,6 @@ def grade_in_subprocess(
             return error_row(
                 submission, f"the grading process wrote an invalid result: {exc.error_count()} errors", 0.0
             )
-
-
-class Slot:
-    """One of ``--jobs`` concurrent places to grade: its own uid and, when warm, its own zygote.
-
-    The zygote is started on first use and again whenever a submission left it unusable (a grading
-    process killed in the middle of talking to it, the zygote itself killed). If it cannot start, the
-    slot grades cold: slower, never wrong.
-    """
-
-    def __init__(self, number: int, isolation: Isolation, warm: bool) -> None:
-        self.isolation = isolation.model_copy(update={"slot": number})
-        self.warm = warm
-        self.zygote: Zygote | None = None
-        self.root: Path | None = None
-
-    def ready_zygote(self) -> Zygote | None:
-        if not self.warm:
-            return None
-        if self.zygote is not None and self.zygote.alive:
-            return self.zygote
-        self.close()
-        self.root = Path(tempfile.mkdtemp(prefix="workbook-slot-"))
-        try:
-            self.zygote = Zygote(self.root, self.isolation).start()
-        except (OSError, ZygoteError):
-            self.zygote = None
-        return self.zygote
-
-    def after(self, result: SubmissionResult) -> None:
-        """Leave nothing of this submission for the next one: its processes, its files, a confused zygote."""
-        if self.zygote is None:
-            return
-        try:
-            self.zygote.kill_all()
-        except ZygoteError:
-            self.close()
-            return
-        if self.root is not None:
-            for leftover in self.root.iterdir():
-                shutil.rmtree(leftover, ignore_errors=True)
-
-    def close(self) -> None:
-        if self.zygote is not None:
-            self.zygote.close()
-            self.zygote = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
 
 
 class LocalRunner:

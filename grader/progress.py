@@ -24,6 +24,7 @@ from grader.models import Status, Submission, SubmissionResult
 from grader.report.views import split_output
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
+from grader.sandbox.slots import Slot
 
 
 class ChapterProgress(BaseModel):
@@ -81,13 +82,20 @@ def progress(
     limits: Limits,
     isolation: Isolation,
     on_chapter: Callable[[ChapterProgress], None] | None = None,
+    slot: Slot | None = None,
 ) -> list[ChapterProgress]:
+    """Each chapter's visible checks; with a warm ``slot``, every learner process is forked from its zygote."""
     rows = []
     for submission in sorted(discover([folder], course), key=lambda s: (s.assignment or "", str(s.path))):
         if untouched(submission.path):
             row = ChapterProgress(chapter=submission.assignment or "?", notebook=submission.path, status="not started")
         else:
-            result = grade_submission(submission, course, limits, include_hidden=False, isolation=isolation)
+            zygote = slot.ready_zygote() if slot else None
+            result = grade_submission(
+                submission, course, limits, include_hidden=False, isolation=isolation, zygote=zygote
+            )
+            if slot:
+                slot.after(result)
             row = chapter_progress(result, submission)
         rows.append(row)
         if on_chapter:

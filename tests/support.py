@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
+from grader.batch import grade_batch
 from grader.course import Course
+from grader.models import Status, Submission, SubmissionResult
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -151,3 +156,48 @@ def solution_with_cells_replaced(chapter: str, replacements: dict[str, str], pat
         cells[0].source = source.strip()
     nbformat.write(notebook, path)
     return path
+
+
+def graded_mistakes(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    chapter: str,
+    cases: dict[str, dict[str, str]],
+) -> dict[str, SubmissionResult]:
+    """The rows of every case (grade_id -> mistaken source) that this session runs from the requesting
+    module (a test parametrized with ``case``), graded as one warm batch of two jobs, as a class would be."""
+    selected = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params
+    ]
+    folder = tmp_path_factory.mktemp(f"mistakes-{chapter}")
+    out = tmp_path_factory.mktemp(f"grades-{chapter}")
+    submissions = []
+    for index, case in enumerate(dict.fromkeys(selected)):
+        path = solution_with_cells_replaced(chapter, cases[case], folder / f"case{index:02d}.ipynb")
+        submissions.append(Submission(path=path, student_id=case, assignment=chapter))
+    isolation = Isolation(hide=[folder, out])
+    results = grade_batch(submissions, Course.at(ROOT), out, Limits(), jobs=2, isolation=isolation)
+    return {result.extra_data.student_id: result for result in results}
+
+
+def assert_diagnosed(
+    result: SubmissionResult, cells: dict[str, str], failing: tuple[str, ...], message: tuple[str, ...]
+) -> None:
+    """Exactly the ``failing`` checks (by test name) failed, the first saying every fragment of ``message``,
+    and the mistaken cells themselves ran."""
+    assert result.extra_data.status == Status.GRADED, result.extra_data.message
+    replaced = [cell for cell in result.extra_data.cells if cell.grade_id in cells]
+    assert len(replaced) == len(cells) and all(cell.ok for cell in replaced), (
+        f"the mistaken code itself must run: {replaced}"
+    )
+    outcomes = {test.extra_data["nodeid"].rsplit("::", 1)[-1]: test for test in result.tests}
+    assert len(outcomes) == len(result.tests), "two checks share a name"
+    assert set(failing) <= set(outcomes), "a test named in this case no longer exists"
+    failed = {name for name, test in outcomes.items() if test.status == "failed"}
+    report = "\n".join(f"{name}: {outcomes[name].output}" for name in sorted(failed))
+    assert failed == set(failing), f"expected exactly {sorted(failing)} to fail, got:\n{report}"
+    explanation = outcomes[failing[0]].output
+    for fragment in message:
+        assert fragment in explanation, f"{failing[0]} should say {fragment!r}, said:\n{explanation}"

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from support import solution_with_cells_replaced
+from support import assert_diagnosed, graded_mistakes
 
-from grader.course import Course
-from grader.grade import grade_submission
-from grader.models import Status, Submission
-from grader.sandbox.limits import Limits
+from grader.models import SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "02-dependency-injection"
@@ -226,18 +223,14 @@ MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", list(MISTAKES.values()), ids=list(MISTAKES))
-def test_mistake_is_diagnosed(mistake: Mistake, tmp_path: Path) -> None:
-    path = solution_with_cells_replaced(CHAPTER, {mistake.cell: mistake.source}, tmp_path / f"{CHAPTER}.ipynb")
-    result = grade_submission(Submission(path=path, student_id="m", assignment=CHAPTER), Course.at(ROOT), Limits())
-    assert result.status == Status.GRADED, result.extra_data.message
-    replaced = [cell for cell in result.extra_data.cells if cell.grade_id == mistake.cell]
-    assert replaced and replaced[0].ok, f"the mistaken code itself must run: {replaced}"
-    outcomes = {test.extra_data["nodeid"]: test for test in result.tests}
-    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
-    failed = {nodeid for nodeid, test in outcomes.items() if test.status == "failed"}
-    report = "\n".join(f"{nodeid}: {outcomes[nodeid].output}" for nodeid in sorted(failed))
-    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
-    explanation = outcomes[mistake.failing[0]].output
-    for fragment in mistake.message:
-        assert fragment in explanation, f"{mistake.failing[0]} should say {fragment!r}, said:\n{explanation}"
+@pytest.fixture(scope="module")
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResult]:
+    return graded_mistakes(
+        request, tmp_path_factory, CHAPTER, {case: {m.cell: m.source} for case, m in MISTAKES.items()}
+    )
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_mistake_is_diagnosed(case: str, graded: dict[str, SubmissionResult]) -> None:
+    mistake = MISTAKES[case]
+    assert_diagnosed(graded[case], {mistake.cell: mistake.source}, mistake.failing, mistake.message)

@@ -59,6 +59,7 @@ class Zygote:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._buffer = b""
+        self._ready = True  # a zygote reached through attach() or a pickle was ready before it was passed on
 
     @property
     def isolated(self) -> bool:
@@ -70,7 +71,7 @@ class Zygote:
         """The uid learner processes switch to after the fork (when we are root and the sandbox is on)."""
         return self.isolation.uid if self.isolated and os.geteuid() == 0 else None
 
-    def start(self) -> Zygote:
+    def start(self, wait: bool = True) -> Zygote:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -90,11 +91,19 @@ class Zygote:
         )
         theirs.close()
         self._sock = ours
+        self._ready = False
+        if wait:
+            self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
         ready = self._receive(START_TIMEOUT)
         if not ready.get("ready"):
             self.close()
             raise ZygoteError("the zygote did not start")
-        return self
+        self._ready = True
 
     @classmethod
     def attach(cls, fd: int, root: Path, isolation: Isolation) -> Zygote:
@@ -111,7 +120,7 @@ class Zygote:
         return {"root": self.root, "isolation": self.isolation, "_sock": self._sock}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _proc=None, _lock=threading.Lock(), _buffer=b"")
+        self.__dict__.update(state, _proc=None, _lock=threading.Lock(), _buffer=b"", _ready=True)
 
     def _receive(self, timeout: float, request_id: int | None = None) -> dict[str, Any]:
         """The answer to ``request_id``. Answers to other ids were meant for a grading process that was
@@ -138,6 +147,7 @@ class Zygote:
         request_id = secrets.randbits(62)
         data = (json.dumps(message | {"id": request_id}) + "\n").encode()
         with self._lock:
+            self._wait_ready()
             try:
                 if fds:
                     socket.send_fds(self._sock, [data], list(fds))
