@@ -58,9 +58,14 @@ def descendants(table: dict[int, tuple[int, str, int]], root: int) -> set[int]:
     return found
 
 
+def _python(cmdline: str) -> str:
+    """The command line of a Python process, or "" for a wrapper (bwrap, setpriv) that carries it in its argv."""
+    return cmdline if Path(cmdline.split(" ", 1)[0]).name.startswith("python") else ""
+
+
 def role(pid: int, root: int, table: dict[int, tuple[int, str, int]]) -> str | None:
     parent, cmdline, _ = table[pid]
-    parent_cmdline = table.get(parent, (0, "", 0))[1]
+    cmdline, parent_cmdline = _python(cmdline), _python(table.get(parent, (0, "", 0))[1])
     if pid == root:
         return "grader grade (main process)"
     if "grader.sandbox.worker" in cmdline:

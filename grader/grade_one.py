@@ -17,10 +17,17 @@ from pydantic import BaseModel
 from grader.course import Course
 from grader.grade import grade_submission
 from grader.models import Submission
+from grader.pipeline.load import compile_validators
+from grader.pipeline.run_tests import import_pytest_plugins
 from grader.pipeline.write import atomic_write
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.warm import Zygote
+
+# The fork server imports this module before it forks grading processes, so each of them inherits the
+# compiled validators and pytest's plugins.
+compile_validators()
+import_pytest_plugins()
 
 
 class GradeRequest(BaseModel):

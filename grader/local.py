@@ -28,8 +28,9 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.slots import Slot, machine_slot
 from grader.sandbox.warm import Zygote
 
-# What the fork server imports once for every grading process it forks.
-PRELOAD = ["grader.grade_one", "grader.pipeline.run_tests", "pytest_asyncio.plugin", "httpx", "nbformat"]
+# What the fork server imports once for every grading process it forks (pdb: pytest's debugging plugin
+# imports it when each grading process configures pytest).
+PRELOAD = ["grader.grade_one", "grader.pipeline.run_tests", "pytest_asyncio.plugin", "httpx", "nbformat", "pdb"]
 
 
 def error_row(submission: Submission, message: str, elapsed: float) -> SubmissionResult:

@@ -17,7 +17,7 @@ import pytest
 
 from grader.batch import grade_batch
 from grader.course import Course
-from grader.models import Status, Submission, SubmissionResult
+from grader.models import Status, Submission, SubmissionResult, TestResult
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
@@ -158,46 +158,70 @@ def solution_with_cells_replaced(chapter: str, replacements: dict[str, str], pat
     return path
 
 
+VARIANTS_CASE = "valid variants"  # a solution written differently but correctly: it must get full marks
+
+
 def graded_mistakes(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     chapter: str,
     cases: dict[str, dict[str, str]],
+    variants: dict[str, str] | None = None,
 ) -> dict[str, SubmissionResult]:
-    """The rows of every case (grade_id -> mistaken source) that this session runs from the requesting
-    module (a test parametrized with ``case``), graded as one warm batch of two jobs, as a class would be."""
-    selected = [
-        item.callspec.params["case"]
-        for item in request.session.items
-        if item.module is request.module and hasattr(item, "callspec") and "case" in item.callspec.params
-    ]
+    """The rows of the cases (name -> {grade_id: mistaken source}) that this session runs from the requesting
+    module (tests parametrized with ``case``), and of the ``variants`` when ``test_valid_variants_get_full_marks``
+    runs, graded as one warm batch of two jobs, as a class would be. Keyed by case."""
+    selected: dict[str, dict[str, str]] = {}
+    for item in request.session.items:
+        if item.module is not request.module:
+            continue
+        if hasattr(item, "callspec") and "case" in item.callspec.params:
+            selected[item.callspec.params["case"]] = cases[item.callspec.params["case"]]
+        elif item.name == "test_valid_variants_get_full_marks" and variants is not None:
+            selected[VARIANTS_CASE] = variants
     folder = tmp_path_factory.mktemp(f"mistakes-{chapter}")
     out = tmp_path_factory.mktemp(f"grades-{chapter}")
     submissions = []
-    for index, case in enumerate(dict.fromkeys(selected)):
-        path = solution_with_cells_replaced(chapter, cases[case], folder / f"case{index:02d}.ipynb")
+    for index, (case, replacements) in enumerate(selected.items()):
+        path = solution_with_cells_replaced(chapter, replacements, folder / f"case{index:02d}.ipynb")
         submissions.append(Submission(path=path, student_id=case, assignment=chapter))
     isolation = Isolation(hide=[folder, out])
     results = grade_batch(submissions, Course.at(ROOT), out, Limits(), jobs=2, isolation=isolation)
     return {result.extra_data.student_id: result for result in results}
 
 
+def _by_name(result: SubmissionResult) -> dict[str, TestResult]:
+    outcomes = {test.extra_data["nodeid"].rsplit("::", 1)[-1]: test for test in result.tests}
+    assert len(outcomes) == len(result.tests), "two checks share a name"
+    return outcomes
+
+
 def assert_diagnosed(
-    result: SubmissionResult, cells: dict[str, str], failing: tuple[str, ...], message: tuple[str, ...]
+    result: SubmissionResult, cells: dict[str, str], failing: tuple[str, ...], messages: dict[str, tuple[str, ...]]
 ) -> None:
-    """Exactly the ``failing`` checks (by test name) failed, the first saying every fragment of ``message``,
-    and the mistaken cells themselves ran."""
+    """Exactly the ``failing`` checks (by test name) failed, each check in ``messages`` saying every fragment
+    given for it, and the mistaken cells themselves ran."""
     assert result.extra_data.status == Status.GRADED, result.extra_data.message
     replaced = [cell for cell in result.extra_data.cells if cell.grade_id in cells]
     assert len(replaced) == len(cells) and all(cell.ok for cell in replaced), (
         f"the mistaken code itself must run: {replaced}"
     )
-    outcomes = {test.extra_data["nodeid"].rsplit("::", 1)[-1]: test for test in result.tests}
-    assert len(outcomes) == len(result.tests), "two checks share a name"
+    outcomes = _by_name(result)
     assert set(failing) <= set(outcomes), "a test named in this case no longer exists"
     failed = {name for name, test in outcomes.items() if test.status == "failed"}
     report = "\n".join(f"{name}: {outcomes[name].output}" for name in sorted(failed))
     assert failed == set(failing), f"expected exactly {sorted(failing)} to fail, got:\n{report}"
-    explanation = outcomes[failing[0]].output
-    for fragment in message:
-        assert fragment in explanation, f"{failing[0]} should say {fragment!r}, said:\n{explanation}"
+    for name, fragments in messages.items():
+        explanation = outcomes[name].output
+        for fragment in fragments:
+            assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
+
+
+def assert_full_marks(result: SubmissionResult) -> None:
+    """A correct solution written differently: every cell ran and every check passed."""
+    assert result.extra_data.status == Status.GRADED, result.extra_data.message
+    broken = [cell for cell in result.extra_data.cells if not cell.ok]
+    assert not broken, f"the variants must run: {broken}"
+    failed = [f"{name}: {test.output}" for name, test in _by_name(result).items() if test.status != "passed"]
+    assert not failed, "checks failed a correct answer written differently:\n" + "\n".join(failed)
+    assert result.score == result.max_score

@@ -267,4 +267,4 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.mark.parametrize("case", list(MISTAKES))
 def test_mistake_is_diagnosed(case: str, graded: dict[str, SubmissionResult]) -> None:
     mistake = MISTAKES[case]
-    assert_diagnosed(graded[case], mistake.cells, mistake.failing, mistake.message)
+    assert_diagnosed(graded[case], mistake.cells, mistake.failing, {mistake.failing[0]: mistake.message})

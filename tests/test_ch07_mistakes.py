@@ -10,13 +10,18 @@ every other check passes. The selected cases are graded in one ``grader grade --
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support import grade_cli, read_grade_folder, solution_with_cells_replaced, tail
+from support import (
+    VARIANTS_CASE,
+    assert_diagnosed,
+    assert_full_marks,
+    graded_mistakes,
+)
+
+from grader.models import SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "07-response-models"
@@ -450,60 +455,20 @@ def find_leaks(value: Any, forbidden: Iterable[str]) -> list[str]:
     return found
 """,
 }
-VARIANTS_CASE = "valid variants"
-
-
-def slug(case: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
 
 
 @pytest.fixture(scope="module")
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The results of every selected case (and of the valid variants), graded in one batch; keyed by case."""
-    selected = {}
-    for item in request.session.items:
-        if item.module is not request.module:
-            continue
-        if hasattr(item, "callspec"):
-            case = item.callspec.params["case"]
-            selected[case] = {MISTAKES[case].cell: MISTAKES[case].source}
-        elif item.name == "test_valid_variants_get_full_marks":
-            selected[VARIANTS_CASE] = VARIANTS
-    folder = tmp_path_factory.mktemp("mistakes")
-    for case, replacements in selected.items():
-        solution_with_cells_replaced(CHAPTER, replacements, folder / f"{slug(case)}.ipynb")
-    out = tmp_path_factory.mktemp("grades")
-    completed = grade_cli([folder], out, "--assignment", CHAPTER, "--jobs", "2")
-    assert completed.returncode == 0, tail(completed)
-    results = {result["extra_data"]["student_id"]: result for result in read_grade_folder(out).results}
-    return {case: results[slug(case)] for case in selected if slug(case) in results}
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResult]:
+    cases = {case: {m.cell: m.source} for case, m in MISTAKES.items()}
+    return graded_mistakes(request, tmp_path_factory, CHAPTER, cases, VARIANTS)
 
 
-def test_valid_variants_get_full_marks(graded: dict[str, dict[str, Any]]) -> None:
-    result = graded[VARIANTS_CASE]
-    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
-    broken = [cell for cell in result["extra_data"]["cells"] if not cell["ok"]]
-    assert not broken, f"the variants must run: {broken}"
-    failed = [
-        f"{test['extra_data']['nodeid']}: {test['output']}" for test in result["tests"] if test["status"] != "passed"
-    ]
-    assert not failed, "checks failed a correct answer written differently:\n" + "\n".join(failed)
-    assert result["score"] == result["max_score"]
+def test_valid_variants_get_full_marks(graded: dict[str, SubmissionResult]) -> None:
+    assert_full_marks(graded[VARIANTS_CASE])
 
 
 @pytest.mark.parametrize("case", list(MISTAKES))
-def test_mistake_is_diagnosed(case: str, graded: dict[str, dict[str, Any]]) -> None:
+def test_mistake_is_diagnosed(case: str, graded: dict[str, SubmissionResult]) -> None:
     mistake = MISTAKES[case]
-    result = graded[case]
-    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
-    replaced = [cell for cell in result["extra_data"]["cells"] if cell["grade_id"] == mistake.cell]
-    assert replaced and replaced[0]["ok"], f"the mistaken code itself must run: {replaced}"
-    outcomes = {test["extra_data"]["nodeid"]: test for test in result["tests"]}
-    assert set(mistake.failing) <= set(outcomes), "a test named in this case no longer exists"
-    failed = {name for name, test in outcomes.items() if test["status"] == "failed"}
-    report = "\n".join(f"{name}: {outcomes[name]['output']}" for name in sorted(failed))
-    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
-    for name, fragments in {mistake.failing[0]: mistake.message, **mistake.also}.items():
-        explanation = outcomes[name]["output"]
-        for fragment in fragments:
-            assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
+    messages = {mistake.failing[0]: mistake.message, **mistake.also}
+    assert_diagnosed(graded[case], {mistake.cell: mistake.source}, mistake.failing, messages)

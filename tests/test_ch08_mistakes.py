@@ -19,7 +19,18 @@ from typing import Any
 
 import nbformat
 import pytest
-from support import ROOT, VENV_BIN, grade_cli, read_grade_folder, run, solution_with_cells_replaced, tail
+from support import (
+    ROOT,
+    VARIANTS_CASE,
+    VENV_BIN,
+    assert_diagnosed,
+    assert_full_marks,
+    graded_mistakes,
+    run,
+    tail,
+)
+
+from grader.models import SubmissionResult
 
 CHAPTER = "08-testing"
 VISIBLE = (
@@ -399,69 +410,26 @@ async def test_privacy_orders_are_private(client, shop, token_for):
     assert response.status_code == 404
 """,
 }
-VARIANTS_CASE = "valid variants"
-
-
-def slug(case: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
 
 
 @pytest.fixture(scope="module")
-def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The results of every selected case (and of the valid variants), graded in one batch; keyed by case."""
-    selected = {}
-    for item in request.session.items:
-        if item.module is not request.module:
-            continue
-        if hasattr(item, "callspec"):
-            case = item.callspec.params["case"]
-            selected[case] = MISTAKES[case].cells
-        elif item.name == "test_valid_variants_get_full_marks":
-            selected[VARIANTS_CASE] = VARIANTS
-    if not selected:
-        return {}
-    folder = tmp_path_factory.mktemp("mistakes")
-    for case, replacements in selected.items():
-        solution_with_cells_replaced(CHAPTER, replacements, folder / f"{slug(case)}.ipynb")
-    out = tmp_path_factory.mktemp("grades")
-    completed = grade_cli([folder], out, "--assignment", CHAPTER, "--jobs", "2")
-    assert completed.returncode == 0, tail(completed)
-    results = {result["extra_data"]["student_id"]: result for result in read_grade_folder(out).results}
-    return {case: results[slug(case)] for case in selected if slug(case) in results}
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResult]:
+    cases = {case: m.cells for case, m in MISTAKES.items()}
+    return graded_mistakes(request, tmp_path_factory, CHAPTER, cases, VARIANTS)
 
 
-def test_valid_variants_get_full_marks(graded: dict[str, dict[str, Any]]) -> None:
-    result = graded[VARIANTS_CASE]
-    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
-    broken = [cell for cell in result["extra_data"]["cells"] if not cell["ok"]]
-    assert not broken, f"the variants must run: {broken}"
-    failed = [
-        f"{test['extra_data']['nodeid']}: {test['output']}" for test in result["tests"] if test["status"] != "passed"
-    ]
-    assert not failed, "checks failed correct tests written differently:\n" + "\n".join(failed)
-    assert result["score"] == result["max_score"]
+def test_valid_variants_get_full_marks(graded: dict[str, SubmissionResult]) -> None:
+    assert_full_marks(graded[VARIANTS_CASE])
 
 
 @pytest.mark.parametrize("case", list(MISTAKES))
-def test_mistake_is_diagnosed(case: str, graded: dict[str, dict[str, Any]]) -> None:
-    mistake = MISTAKES[case]
-    result = graded[case]
-    assert result["extra_data"]["status"] == "graded", result["extra_data"]["message"]
-    broken = [cell for cell in result["extra_data"]["cells"] if not cell["ok"] and cell["grade_id"] in mistake.cells]
-    assert not broken, f"the mistaken code itself must run: {broken}"
-    outcomes = {test["extra_data"]["nodeid"]: test for test in result["tests"]}
-    assert set(mistake.failing) <= set(outcomes), "a check named in this case no longer exists"
-    failed = {name for name, test in outcomes.items() if test["status"] == "failed"}
-    report = "\n".join(f"{name}: {outcomes[name]['output']}" for name in sorted(failed))
-    assert failed == set(mistake.failing), f"expected exactly {sorted(mistake.failing)} to fail, got:\n{report}"
-    expected_score = sum(test["max_score"] for name, test in outcomes.items() if name not in mistake.failing)
-    assert result["score"] == expected_score, "a mutant caught earns its points, and only those"
-    for name, fragments in mistake.messages.items():
-        explanation = outcomes[name]["output"]
-        for fragment in fragments:
-            assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
+def test_mistake_is_diagnosed(case: str, graded: dict[str, SubmissionResult]) -> None:
+    mistake, result = MISTAKES[case], graded[case]
+    assert_diagnosed(result, mistake.cells, mistake.failing, mistake.messages)
+    caught = sum(test.max_score for test in result.tests if test.status == "passed")
+    assert result.score == caught, "a mutant caught earns its points, and only those"
     if mistake.max_seconds is not None:
-        assert result["execution_time"] < mistake.max_seconds, f"grading took {result['execution_time']} s"
+        assert result.execution_time < mistake.max_seconds, f"grading took {result.execution_time} s"
 
 
 def test_solution_tests_run_under_real_pytest(tmp_path: Path) -> None:

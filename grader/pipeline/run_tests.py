@@ -33,6 +33,15 @@ def _chapter_fixtures(path: Path) -> ModuleType | None:
     return module
 
 
+def import_pytest_plugins() -> None:
+    """Import pytest's built-in plugins now: a process forked afterwards finds them imported, where each
+    grading process's pytest.main would import them anew."""
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+
+
 def _forget_test_modules(paths: list[Path]) -> None:
     """Drop the test modules a run imported. In importlib mode pytest names them after their path
     below the rootdir (``checks.test_ex1`` in every chapter) and reuses a module already in
