@@ -131,3 +131,23 @@ def test_a_dead_zygote_falls_back_to_a_cold_start():
             assert run(process, "x = 1")["ok"]
         finally:
             process.stop()
+
+
+def test_a_kill_before_any_learner_keeps_the_sandbox_reachable(tmp_path: Path):
+    """A slot's first submission may start no learner (a broken notebook) and still be cleaned up after. That
+    clean-up must not lock the slot's uid out of the folders leading to a mount point under /tmp, as with a
+    checkout (and its .venv) under /tmp: its next learner process would fail to import anything new."""
+    hidden = tmp_path / "checkout" / "course"
+    hidden.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="workbook-slot-") as root:
+        zygote = Zygote(Path(root), Isolation(hide=[hidden])).start()
+        try:
+            zygote.kill_all()
+            process = learner(zygote)
+            try:
+                answer = run(process, f"import os\nprint(os.listdir({str(hidden)!r}))")
+                assert answer["ok"], answer
+            finally:
+                process.stop()
+        finally:
+            zygote.close()

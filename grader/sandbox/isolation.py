@@ -96,13 +96,18 @@ def _hidden_folders(extra: list[Path]) -> list[Path]:
     return [folder for folder in dict.fromkeys(folders) if folder.is_dir()]
 
 
-def _between(path: Path, hidden: list[Path]) -> list[Path]:
-    """The folders strictly between a hidden folder and ``path`` inside it, outermost first."""
-    for folder in hidden:
-        if path != folder and path.is_relative_to(folder):
-            depth = len(path.relative_to(folder).parts)
-            return [folder.joinpath(*path.relative_to(folder).parts[:n]) for n in range(1, depth)]
-    return []
+def _between(path: Path, tmpfs: list[Path]) -> list[Path]:
+    """The folders strictly between the innermost tmpfs that holds ``path`` and ``path``, outermost first."""
+    holders = [folder for folder in tmpfs if path != folder and path.is_relative_to(folder)]
+    if not holders:
+        return []
+    folder = max(holders, key=lambda holder: len(holder.parts))
+    parts = path.relative_to(folder).parts
+    return [folder.joinpath(*parts[:n]) for n in range(1, len(parts))]
+
+
+def _reachable(mount_point: Path, tmpfs: list[Path]) -> list[str]:
+    return [arg for folder in _between(mount_point, tmpfs) for arg in ("--perms", "0755", "--dir", str(folder))]
 
 
 @cache
@@ -141,14 +146,16 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation, *, zygote: boo
         args.append("--unshare-user")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     args += ["--perms", "1777", *_tmpfs_size(), "--tmpfs", "/tmp"]
-    hidden_folders = _hidden_folders(isolation.hide)
-    for hidden in hidden_folders:
+    # bubblewrap makes the folders leading to a mount point inside a tmpfs root-only (0700): the slot's uid
+    # could then not reach the interpreter's standard library (/root/.pyenv/... on this machine), nor a
+    # checkout's .venv when the checkout itself lies under /tmp. Each such folder is made 0755 first.
+    tmpfs = [Path("/tmp")]
+    for hidden in _hidden_folders(isolation.hide):
+        args += _reachable(hidden, tmpfs)
         args += [*_tmpfs_size(), "--tmpfs", str(hidden)]
+        tmpfs.append(hidden)
     for path in _exposed_paths():
-        # bubblewrap makes the folders leading to a mount point inside a tmpfs root-only (0700): the slot's
-        # uid could then not reach the interpreter's standard library (/root/.pyenv/... on this machine).
-        for folder in _between(path, hidden_folders):
-            args += ["--perms", "0755", "--dir", str(folder)]
+        args += _reachable(path, tmpfs)
         args += ["--ro-bind", str(path), str(path)]
     # No --chdir: bwrap keeps the caller's cwd (the learner's home inside scratch, which it may write);
     # scratch itself stays root's, so a cwd there made `open("x.txt", "w")` or `sqlite:///./app.db` fail.

@@ -212,6 +212,11 @@ def kill_all(isolated: bool, spawned: set[int], uid: int | None) -> dict[str, An
 def clean_up(uid: int | None) -> None:
     """Empty the sandbox's private folders, as the learner's uid: a root without file capabilities could not
     enter the folders a learner locked, and the learner's own uid can always unlock them."""
+    if uid is None and os.geteuid() == 0:
+        # No learner has run (or the zygote is leaving with its sandbox): nothing to empty. Root must not
+        # walk /tmp either: it owns the folders bubblewrap made there for mount points (a checkout under
+        # /tmp), and the chmod to 0700 below would lock the slot's uid out of its .venv.
+        return
     pid = os.fork()
     if pid == 0:
         try:
