@@ -50,6 +50,18 @@ def peek_chapter(path: Path) -> str | None:
     return chapter if isinstance(chapter, str) else None
 
 
+def error_extra(submission: Submission) -> ExtraData:
+    """A row's extras for this submission, marked as an error until grading says otherwise."""
+    return ExtraData(
+        student_id=submission.student_id,
+        assignment=submission.assignment or "unknown",
+        status=Status.ERROR,
+        notebook=str(submission.path),
+        notebook_sha256=submission.sha256,
+        grader_version=grader_version(),
+    )
+
+
 def grade_submission(
     submission: Submission,
     course: Course,
@@ -62,14 +74,7 @@ def grade_submission(
     """Grade one notebook. With a ``zygote`` (a batch's warm slot) the learner process is forked from it
     instead of started cold; the zygote must have been started with this slot's isolation."""
     started = time.perf_counter()
-    extra = ExtraData(
-        student_id=submission.student_id,
-        assignment=submission.assignment or "unknown",
-        status=Status.ERROR,
-        notebook=str(submission.path),
-        notebook_sha256=submission.sha256,
-        grader_version=grader_version(),
-    )
+    extra = error_extra(submission)
     try:
         if submission.assignment is None:
             raise GradingError(

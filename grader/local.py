@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from grader import grade_one
 from grader.course import Course
-from grader.grade import grader_version
+from grader.grade import error_extra
 from grader.grade_one import GradeRequest
-from grader.models import ExtraData, Status, Submission, SubmissionResult
+from grader.models import Submission, SubmissionResult
 from grader.pipeline.score import error_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
@@ -34,15 +34,7 @@ PRELOAD = ["grader.grade_one", "grader.pipeline.run_tests", "pytest_asyncio.plug
 
 
 def error_row(submission: Submission, message: str, elapsed: float) -> SubmissionResult:
-    extra = ExtraData(
-        student_id=submission.student_id,
-        assignment=submission.assignment or "unknown",
-        status=Status.ERROR,
-        notebook=str(submission.path),
-        notebook_sha256=submission.sha256,
-        grader_version=grader_version(),
-    )
-    return error_result(extra, message, elapsed)
+    return error_result(error_extra(submission), message, elapsed)
 
 
 def grading_context() -> multiprocessing.context.ForkServerContext:
