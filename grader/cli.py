@@ -221,13 +221,25 @@ def grade(
 def release(
     chapters: Annotated[list[str] | None, typer.Argument(help="Chapters to release; default: all.")] = None,
     course: CourseOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if a build would change a file.")
+    ] = False,
 ) -> None:
-    """Regenerate the released notebooks from the source notebooks through nbgrader."""
-    from grader.release import release as release_chapters
+    """Build solutions/CH/CH.ipynb from CH.md (carried code filled in), then release through nbgrader."""
+    from grader import release as releasing
 
     course_ = _course(course)
     try:
-        done = release_chapters(course_, chapters)
+        if check:
+            stale = releasing.check(course_).stale
+            for path in stale:
+                console.print(f"out of date: {path.relative_to(course_.root)}")
+            if stale:
+                console.print("[red]the built files differ from their sources:[/red] run `grader release`")
+                raise typer.Exit(1)
+            console.print("every built file matches its source")
+            return
+        done = releasing.release(course_, chapters)
     except CourseError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

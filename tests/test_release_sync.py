@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from support import ROOT, VENV_BIN, copy_course, run, tail
 from grader.course import Course
 
 JUNK = {"__pycache__", ".ipynb_checkpoints"}
-FIX = "run `uv run grader release` and commit notebooks/"
+FIX = "run `uv run grader release` and commit solutions/ and notebooks/"
 
 
 def _files(root: Path) -> dict[str, Path]:
@@ -26,39 +25,42 @@ def _files(root: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, subprocess.CompletedProcess[str]]]:
-    """A copy of the course with every chapter released the way `grader release` does it (two at a time)."""
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A copy of the course (solutions/ only) on which `grader release` built and released every chapter."""
     root = tmp_path_factory.mktemp("release")
     copy_course(root)
-    chapters = Course.at(root).chapter_ids
-
-    def release(chapter_id: str) -> subprocess.CompletedProcess[str]:
-        return run([VENV_BIN / "nbgrader", "generate_assignment", chapter_id, "--force", "--no-db"], cwd=root)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return root, dict(zip(chapters, pool.map(release, chapters), strict=True))
+    return root, run([VENV_BIN / "grader", "release", "--course", root], cwd=root, timeout=600)
 
 
-def test_nbgrader_releases_chapter(regenerated, chapter_id: str):
-    root, runs = regenerated
-    completed = runs[chapter_id]
+def test_grader_release_succeeds(regenerated, chapter_id: str):
+    root, completed = regenerated
     assert completed.returncode == 0, tail(completed)
     assert (root / "notebooks" / chapter_id / f"{chapter_id}.ipynb").is_file()
 
 
+def _differences(expected_root: Path, committed_root: Path, label: str) -> list[str]:
+    expected, committed = _files(expected_root), _files(committed_root)
+    problems = [f"missing from {label}/: {name}" for name in sorted(set(expected) - set(committed))]
+    problems += [f"in {label}/ but not generated: {name}" for name in sorted(set(committed) - set(expected))]
+    problems += [
+        f"differs from what `grader release` writes: {label}/{name}"
+        for name in sorted(set(expected) & set(committed))
+        if expected[name].read_bytes() != committed[name].read_bytes()
+    ]
+    return problems
+
+
 def test_committed_release_matches_nbgrader_output(regenerated, course: Course):
     root, _ = regenerated
-    expected = _files(root / "notebooks")
-    committed = _files(course.release)
-    missing = sorted(set(expected) - set(committed))
-    extra = sorted(set(committed) - set(expected))
-    differ = sorted(
-        name for name in set(expected) & set(committed) if expected[name].read_bytes() != committed[name].read_bytes()
-    )
-    problems = [f"missing from notebooks/: {name}" for name in missing]
-    problems += [f"in notebooks/ but not generated from solutions/: {name}" for name in extra]
-    problems += [f"differs from what nbgrader generates: notebooks/{name}" for name in differ]
+    problems = _differences(root / "notebooks", course.release, "notebooks")
     assert not problems, "notebooks/ is out of sync with solutions/; " + FIX + ":\n  " + "\n  ".join(problems)
+
+
+def test_rebuilding_and_releasing_an_unchanged_course_changes_no_source(regenerated, course: Course):
+    """The build is a fixed point: the committed .ipynb, carried cells and generated files are what it writes."""
+    root, _ = regenerated
+    problems = _differences(root / "solutions", course.source, "solutions")
+    assert not problems, "solutions/ is not what its .md sources build; " + FIX + ":\n  " + "\n  ".join(problems)
 
 
 def test_hidden_tests_are_never_released(course: Course):
@@ -67,6 +69,12 @@ def test_hidden_tests_are_never_released(course: Course):
     hidden_names = {p.name for chapter in course.chapters() for p in chapter.hidden_tests.glob("*.py")}
     leaked = [p.relative_to(ROOT).as_posix() for p in course.release.rglob("*.py") if p.name in hidden_names]
     assert leaked == [], "hidden test files were released"
+
+
+def test_chapter_sources_are_never_released(course: Course):
+    """The .md source of a chapter holds its answers: nbgrader must not copy it into notebooks/."""
+    released = [p.relative_to(ROOT).as_posix() for p in course.release.rglob("*.md")]
+    assert released == [], "chapter sources were released"
 
 
 def test_released_notebooks_hold_no_solution_or_hidden_block(course: Course, chapter_id: str):

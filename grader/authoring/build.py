@@ -1,0 +1,209 @@
+"""Build the course's source notebooks from the chapters' text sources.
+
+``solutions/CH/CH.md`` (MyST Markdown, read and written by jupytext) is where a chapter is written:
+prose, code, and nbgrader's metadata on each cell. The build, chapter by chapter in order:
+
+1. fills every carried cell (``workbook.carry``) with the definitions it takes from earlier chapters
+   and collapses it (``jupyter.source_hidden``), so the text source always shows what runs;
+2. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), with stable cell ids;
+3. writes the files a chapter generates from its cells (``workbook.generates`` in the notebook's
+   metadata: chapter 08's ``checks/reference_app.py``).
+
+It writes only what changed, and ``check`` reports what a build would change without writing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from jupytext.config import JupytextConfiguration, load_jupytext_config
+from nbformat import NotebookNode
+
+from grader.authoring import carry
+from grader.course import Course
+from grader.errors import CourseError
+
+SOURCE_SUFFIX = ".md"
+SOURCE_FORMAT = "md:myst"
+
+
+@dataclass
+class Origin:
+    """What one chapter's reference cells define: each name's text, and which names it only carries."""
+
+    definitions: dict[str, str] = field(default_factory=dict)
+    carried: set[str] = field(default_factory=set)
+
+
+@dataclass
+class BuiltChapter:
+    id: str
+    files: dict[Path, str]
+
+
+def source_paths(course: Course) -> dict[str, Path]:
+    """Every chapter source ``<source>/CH/CH.md``, by chapter id, in course order."""
+    if not course.source.is_dir():
+        return {}
+    found = {p.parent.name: p for p in course.source.glob(f"*/*{SOURCE_SUFFIX}") if p.stem == p.parent.name}
+    return dict(sorted(found.items()))
+
+
+def _config(course: Course) -> JupytextConfiguration:
+    config = load_jupytext_config(str(course.source / "any.ipynb"))
+    if config is None:
+        raise CourseError(f"{course.source} has no jupytext.toml: the chapters' text format is not configured")
+    return config
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _is_reference(cell: NotebookNode) -> bool:
+    """Answer cells and provided (locked) code: what later chapters may carry. Check cells are not."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and not meta.get("grade") and bool(meta.get("solution") or meta.get("locked"))
+
+
+def _carry_spec(cell: NotebookNode) -> dict[str, list[str]]:
+    return dict(cell.get("metadata", {}).get("workbook", {}).get("carry", {}))
+
+
+def _carried_text(chapter_id: str, cell: NotebookNode, origins: dict[str, Origin]) -> dict[str, str]:
+    taken: dict[str, str] = {}
+    for origin_id, names in _carry_spec(cell).items():
+        where = f"{chapter_id}, cell {_grade_id(cell)!r}"
+        if origin_id not in origins:
+            raise CourseError(f"{where}: carries from {origin_id!r}, which is not an earlier chapter")
+        origin = origins[origin_id]
+        for name in names:
+            if name not in origin.definitions:
+                raise CourseError(f"{where}: {origin_id} defines no {name!r} in its reference cells")
+            if name in origin.carried:
+                raise CourseError(f"{where}: {origin_id} carries {name!r} itself; name the chapter that writes it")
+            taken[name] = origin.definitions[name]
+    return taken
+
+
+def _fill_carried_cells(chapter_id: str, notebook: NotebookNode, origins: dict[str, Origin]) -> None:
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not _carry_spec(cell):
+            continue
+        try:
+            cell.source = carry.apply(cell.source, _carried_text(chapter_id, cell, origins))
+        except carry.CarryError as error:
+            raise CourseError(f"{chapter_id}, cell {_grade_id(cell)!r}: {error}") from None
+        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+
+
+def _origin_of(notebook: NotebookNode) -> Origin:
+    origin = Origin()
+    for cell in notebook.cells:
+        if not _is_reference(cell):
+            continue
+        try:
+            origin.definitions.update(carry.definitions(carry.reference_text(cell.source)))
+        except carry.CarryError:
+            continue  # not Python (an INI file written by %%writefile): nothing to carry from it
+        for names in _carry_spec(cell).values():
+            origin.carried.update(names)
+    return origin
+
+
+def _generated_files(chapter_id: str, notebook: NotebookNode) -> dict[str, str]:
+    """``workbook.generates``: files made of some of the chapter's cells, joined in the order given."""
+    by_id = {_grade_id(cell): cell for cell in notebook.cells}
+    files = {}
+    for relative, spec in notebook.metadata.get("workbook", {}).get("generates", {}).items():
+        missing = [grade_id for grade_id in spec["cells"] if grade_id not in by_id]
+        if missing:
+            raise CourseError(f"{chapter_id}: {relative} is made of cells that do not exist: {', '.join(missing)}")
+        parts = [by_id[grade_id].source.strip() + "\n" for grade_id in spec["cells"]]
+        files[relative] = spec.get("header", "") + "\n\n".join(parts)
+    return files
+
+
+def _notebook_text(chapter_id: str, notebook: NotebookNode) -> str:
+    """The nbgrader source notebook: the source's cells, stable ids, no jupytext bookkeeping."""
+    released = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    released.metadata.pop("jupytext", None)
+    released.nbformat, released.nbformat_minor = 4, 5
+    for position, cell in enumerate(released.cells):
+        cell.id = f"{chapter_id[:2]}-{position:03d}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.validate(released)
+    text = nbformat.writes(released)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _sorted(value: Any) -> Any:
+    """Metadata with its keys sorted at every level, as nbformat writes it (so .md and .ipynb agree)."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    return value
+
+
+def _normalise(notebook: NotebookNode) -> None:
+    notebook.metadata = nbformat.from_dict(_sorted(notebook.metadata))
+    for cell in notebook.cells:
+        cell.metadata = nbformat.from_dict(_sorted(cell.metadata))
+
+
+def build(course: Course) -> list[BuiltChapter]:
+    """Every chapter built in memory, in order (a chapter carries only from the chapters before it)."""
+    config = _config(course)
+    origins: dict[str, Origin] = {}
+    built = []
+    for chapter_id, source in source_paths(course).items():
+        notebook = jupytext.read(source, fmt=SOURCE_FORMAT, config=config)
+        notebook.metadata.setdefault("workbook", {})["chapter"] = chapter_id
+        _fill_carried_cells(chapter_id, notebook, origins)
+        _normalise(notebook)
+        origins[chapter_id] = _origin_of(notebook)
+        directory = source.parent
+        files = {
+            source: jupytext.writes(notebook, fmt=SOURCE_FORMAT, config=config),
+            directory / f"{chapter_id}.ipynb": _notebook_text(chapter_id, notebook),
+        }
+        files.update({directory / name: text for name, text in _generated_files(chapter_id, notebook).items()})
+        built.append(BuiltChapter(id=chapter_id, files=files))
+    return built
+
+
+def stale_files(chapters: list[BuiltChapter]) -> list[Path]:
+    """The files whose content on disk differs from the build's."""
+    return [
+        path
+        for chapter in chapters
+        for path, text in chapter.files.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def write(chapters: list[BuiltChapter]) -> list[str]:
+    """Write what changed; returns the chapters that changed."""
+    stale = set(stale_files(chapters))
+    for chapter in chapters:
+        for path, text in chapter.files.items():
+            if path in stale:
+                path.write_text(text, encoding="utf-8")
+    return [chapter.id for chapter in chapters if stale.intersection(chapter.files)]
+
+
+def visible_lines_before_first_exercise(notebook: dict[str, Any]) -> int:
+    """Lines a learner scrolls past before the first answer cell; a collapsed cell counts as one."""
+    lines = 0
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            return lines
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False)
+        lines += 1 if hidden else len(source.splitlines())
+    return lines

@@ -1,0 +1,99 @@
+"""Carried code: a later chapter's provided cells take definitions from earlier chapters' reference cells.
+
+A *block* is one top-level statement of a cell, with its decorators and the comment lines right above
+it: a ``def``, a ``class`` or an assignment, named by what it defines. A carried cell lists, per origin
+chapter, the names it takes (``workbook.carry`` in its metadata); the build replaces each of those
+blocks with the origin's text, so a fix made once reaches every chapter that carries it.
+
+The origin's text is its *reference* text: the answer, without nbgrader's marker lines and without the
+comment lines right above ``### BEGIN SOLUTION`` (they are the released stub's instruction to the
+learner, meaningless once the answer is there).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+BEGIN_SOLUTION = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
+BLOCK_SEPARATOR = "\n\n\n"
+
+
+class CarryError(ValueError):
+    """A carried cell names something its origin does not define, or an origin that is not one."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Lines ``start`` to ``end`` (0-based, end exclusive) of a cell, defining ``name`` (None: no name)."""
+
+    name: str | None
+    start: int
+    end: int
+
+
+def reference_text(source: str) -> str:
+    """The answer as a reader of later chapters sees it: no nbgrader markers, no stub instructions."""
+    kept: list[str] = []
+    for line in source.splitlines():
+        if BEGIN_SOLUTION.match(line):
+            while kept and kept[-1].lstrip().startswith("#"):
+                kept.pop()
+        if not MARKER.match(line):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
+def _defined_name(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.name
+    target = None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+    elif isinstance(node, ast.AnnAssign):
+        target = node.target
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def blocks(source: str) -> list[Block]:
+    """The top-level blocks of a cell; IPython magics (``%%writefile``) are read as comments."""
+    lines = source.splitlines()
+    parsable = "\n".join("#" + line if line.startswith("%") else line for line in lines)
+    try:
+        tree = ast.parse(parsable)
+    except SyntaxError as error:
+        raise CarryError(f"not Python, so nothing can be carried in or out of it: {error}") from None
+    found = []
+    for node in tree.body:
+        decorators = getattr(node, "decorator_list", [])
+        start = (decorators[0].lineno if decorators else node.lineno) - 1
+        while start > 0 and lines[start - 1].lstrip().startswith("#") and not lines[start - 1].startswith("%"):
+            start -= 1
+        found.append(Block(_defined_name(node), start, node.end_lineno or node.lineno))
+    return found
+
+
+def definitions(source: str) -> dict[str, str]:
+    """Each name a cell defines at top level, with the text that defines it (the last one wins)."""
+    lines = source.splitlines()
+    return {block.name: "\n".join(lines[block.start : block.end]) for block in blocks(source) if block.name}
+
+
+def apply(source: str, carried: dict[str, str]) -> str:
+    """``source`` with every carried block replaced by its origin's text, in place.
+
+    Carried names the cell does not define yet are appended in the order given, so a new carried cell
+    can start empty.
+    """
+    lines = source.splitlines()
+    present = blocks(source) if source.strip() else []
+    replaced: set[str] = set()
+    for block in reversed(present):
+        if block.name in carried:
+            lines[block.start : block.end] = carried[block.name].splitlines()
+            replaced.add(block.name)
+    text = "\n".join(lines).strip("\n")
+    missing = [carried[name] for name in carried if name not in replaced]
+    return BLOCK_SEPARATOR.join(part for part in [text, *missing] if part)

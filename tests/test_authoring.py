@@ -1,0 +1,205 @@
+"""One source for every piece of the course: chapter sources, carried code and what the build writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from support import copy_course
+
+from grader.authoring import build, carry
+from grader.course import Course
+from grader.errors import CourseError
+from grader.release import check
+
+MAX_VISIBLE_LINES = 150
+
+
+def _built(course: Course) -> dict[str, nbformat.NotebookNode]:
+    return {
+        chapter.id: nbformat.reads(chapter.files[course.source / chapter.id / f"{chapter.id}.ipynb"], 4)
+        for chapter in build.build(course)
+    }
+
+
+def _carried_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.get("metadata", {}).get("workbook", {}).get("carry")]
+
+
+# -- the committed course -------------------------------------------------------------------------------
+
+
+def test_every_chapter_has_a_text_source(course: Course):
+    assert sorted(build.source_paths(course)) == course.chapter_ids
+
+
+def test_committed_notebooks_are_what_their_sources_build(course: Course):
+    stale = [path.relative_to(course.root).as_posix() for path in check(course).stale]
+    assert stale == [], "run `uv run grader release` and commit solutions/ and notebooks/"
+
+
+def test_carried_cells_equal_their_origin(course: Course):
+    """Each carried definition is, to the letter, the reference text of the chapter that writes it."""
+    notebooks = {chapter_id: nbformat.read(course.chapter(chapter_id).notebook, 4) for chapter_id in course.chapter_ids}
+    origins = {chapter_id: build._origin_of(notebook) for chapter_id, notebook in notebooks.items()}
+    checked = 0
+    for chapter_id, notebook in notebooks.items():
+        for cell in _carried_cells(notebook):
+            defined = carry.definitions(cell.source)
+            for origin_id, names in cell.metadata["workbook"]["carry"].items():
+                assert origin_id < chapter_id, f"{chapter_id} carries from a later chapter, {origin_id}"
+                for name in names:
+                    assert name not in origins[origin_id].carried, f"{origin_id} only carries {name}"
+                    assert defined.get(name) == origins[origin_id].definitions[name], (
+                        f"{chapter_id}: carried {name!r} differs from {origin_id}'s; run `uv run grader release`"
+                    )
+                    checked += 1
+    assert checked > 100  # chapters 02-09 carry most of the bookshop
+
+
+def test_carried_cells_are_collapsed(course: Course):
+    for chapter_id in course.chapter_ids:
+        notebook = nbformat.read(course.release / chapter_id / f"{chapter_id}.ipynb", 4)
+        for cell in _carried_cells(notebook):
+            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (chapter_id, cell.metadata)
+
+
+def test_released_notebooks_reach_the_first_exercise_within_150_visible_lines(course: Course, chapter_id: str):
+    notebook = json.loads((course.release / chapter_id / f"{chapter_id}.ipynb").read_text(encoding="utf-8"))
+    lines = build.visible_lines_before_first_exercise(notebook)
+    assert 0 < lines <= MAX_VISIBLE_LINES, f"{chapter_id}: {lines} visible lines before the first exercise"
+
+
+def test_chapter_texts_state_how_long_they_take(course: Course, chapter_id: str):
+    text = build.source_paths(course)[chapter_id].read_text(encoding="utf-8")
+    assert "**Time**" in text, f"{chapter_id} does not say how long it takes"
+
+
+def test_source_and_notebook_are_a_jupytext_pair(course: Course, chapter_id: str):
+    """What JupyterLab's jupytext writes when an author saves the .ipynb is the committed .md, byte for byte."""
+    config = build._config(course)
+    notebook = nbformat.read(course.chapter(chapter_id).notebook, 4)
+    source = build.source_paths(course)[chapter_id]
+    assert jupytext.writes(notebook, fmt=build.SOURCE_FORMAT, config=config) == source.read_text(encoding="utf-8")
+
+
+def test_released_notebooks_are_not_paired(course: Course, chapter_id: str):
+    """A released notebook paired with a text file could be re-synced from one that holds the answers."""
+    notebook = nbformat.read(course.release / chapter_id / f"{chapter_id}.ipynb", 4)
+    assert "jupytext" not in notebook.metadata
+    assert not list(course.release.rglob("jupytext.toml")) and not list(course.release.rglob("*.md"))
+
+
+# -- the build on a copy of the course -------------------------------------------------------------------
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Course:
+    copy_course(tmp_path)
+    return Course.at(tmp_path)
+
+
+def _edit_source(course: Course, chapter_id: str, old: str, new: str) -> None:
+    path = build.source_paths(course)[chapter_id]
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {chapter_id}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_fix_in_an_origin_reaches_every_chapter_that_carries_it(course_copy: Course):
+    old = '"""An async engine; every SQLite connection it opens enforces foreign keys."""'
+    new = '"""An async engine whose SQLite connections enforce foreign keys."""'
+    _edit_source(course_copy, "01-persistence", old, new)
+    built = _built(course_copy)
+    carriers = [
+        chapter_id
+        for chapter_id, notebook in built.items()
+        if any("make_engine" in names for c in _carried_cells(notebook) for names in c.metadata.workbook.carry.values())
+    ]
+    assert len(carriers) >= 6
+    for chapter_id in carriers:
+        text = "\n".join(cell.source for cell in _carried_cells(built[chapter_id]))
+        assert new in text and old not in text, chapter_id
+
+
+def test_the_build_restores_a_carried_cell_edited_by_hand(course_copy: Course):
+    _edit_source(
+        course_copy,
+        "06-error-contracts",
+        "    return async_sessionmaker(engine, expire_on_commit=False)",
+        "    return async_sessionmaker(engine)",
+    )
+    assert [p.name for p in check(course_copy).stale] == ["06-error-contracts.md"]
+    build.write(build.build(course_copy))
+    assert check(course_copy).clean
+    assert "expire_on_commit=False" in course_copy.chapter("06-error-contracts").notebook.read_text(encoding="utf-8")
+
+
+def test_carrying_a_name_the_origin_does_not_write_is_refused(course_copy: Course):
+    _edit_source(
+        course_copy, "06-error-contracts", "[make_engine, make_sessionmaker,", "[make_engine, no_such_function,"
+    )
+    with pytest.raises(CourseError, match="defines no 'no_such_function'"):
+        build.build(course_copy)
+
+
+def test_carrying_from_a_chapter_that_only_carries_it_is_refused(course_copy: Course):
+    """The carry names the chapter to edit: one that carries the name itself would send the author astray."""
+    _edit_source(
+        course_copy,
+        "06-error-contracts",
+        "    01-persistence: [make_engine, make_sessionmaker, Base, Author, Book, create_schema]\n",
+        "    01-persistence: [make_engine, make_sessionmaker, Author, Book, create_schema]\n"
+        "    02-dependency-injection: [Base]\n",
+    )
+    with pytest.raises(CourseError, match="carries 'Base' itself"):
+        build.build(course_copy)
+
+
+def test_a_new_chapter_written_as_text_only_is_built(course_copy: Course):
+    directory = course_copy.source / "10-extra"
+    directory.mkdir()
+    source = build.source_paths(course_copy)["01-persistence"]
+    shutil.copy2(source, directory / "10-extra.md")
+    built = build.build(course_copy)
+    assert built[-1].id == "10-extra"
+    build.write(built)
+    assert (directory / "10-extra.ipynb").is_file()
+
+
+# -- carry, unit by unit ---------------------------------------------------------------------------------
+
+
+def test_reference_text_drops_markers_and_the_stubs_instructions():
+    source = (
+        "def f(x: int) -> int:\n"
+        '    """Double x."""\n'
+        "    # Return x times two.\n"
+        "    # (one line is enough)\n"
+        "    ### BEGIN SOLUTION\n"
+        "    # the answer\n"
+        "    return 2 * x\n"
+        "    ### END SOLUTION\n"
+    )
+    assert (
+        carry.reference_text(source) == 'def f(x: int) -> int:\n    """Double x."""\n    # the answer\n    return 2 * x'
+    )
+
+
+def test_apply_replaces_carried_blocks_in_place_and_keeps_the_rest():
+    cell = "# the engine\ndef a():\n    return 1\n\n\nX = 2\n\n\n@decorate\nclass B:\n    pass\n"
+    result = carry.apply(cell, {"a": "def a():\n    return 10", "B": "class B:\n    x = 1", "c": "def c():\n    pass"})
+    assert result == "def a():\n    return 10\n\n\nX = 2\n\n\nclass B:\n    x = 1\n\n\ndef c():\n    pass"
+
+
+def test_apply_fills_an_empty_cell_in_the_order_given():
+    assert carry.apply("", {"b": "B = 1", "a": "A = 2"}) == "B = 1\n\n\nA = 2"
+
+
+def test_blocks_read_a_writefile_cell():
+    source = '%%writefile app/x.py\n"""Module."""\n\nimport os\n\n\ndef f():\n    return os.sep\n'
+    assert carry.definitions(source) == {"f": "def f():\n    return os.sep"}
