@@ -43,9 +43,10 @@ def release(course: Course, chapters: list[str] | None = None) -> list[str]:
     """Build every chapter, then release the ones asked for and every one the build changed.
 
     Every chapter is built, not only those asked for: a fix in one chapter's reference code reaches
-    the chapters that carry it, and they are released with it.
+    the chapters that carry it, and they are released with it. A chapter with no ``.md`` source (a
+    course written as notebooks only) is released as its notebook stands.
     """
-    known = list(build.source_paths(course))
+    known = sorted(set(course.chapter_ids) | set(build.source_paths(course)))
     unknown = sorted(set(chapters or []) - set(known))
     if unknown:
         raise CourseError(f"unknown chapter {unknown[0]!r} (this course has: {', '.join(known) or 'none'})")

@@ -14,7 +14,7 @@ from support import copy_course
 from grader.authoring import build, carry
 from grader.course import Course
 from grader.errors import CourseError
-from grader.release import check
+from grader.release import check, release
 
 MAX_VISIBLE_LINES = 150
 
@@ -203,3 +203,13 @@ def test_apply_fills_an_empty_cell_in_the_order_given():
 def test_blocks_read_a_writefile_cell():
     source = '%%writefile app/x.py\n"""Module."""\n\nimport os\n\n\ndef f():\n    return os.sep\n'
     assert carry.definitions(source) == {"f": "def f():\n    return os.sep"}
+
+
+def test_a_course_of_notebooks_only_is_released_as_it_stands(course_copy: Course):
+    """An instructor's own course without .md sources still releases through `grader release`."""
+    for source in build.source_paths(course_copy).values():
+        source.unlink()
+    (course_copy.source / "jupytext.toml").unlink()
+    assert build.build(course_copy) == []
+    assert release(course_copy, ["00-orientation"]) == ["00-orientation"]
+    assert (course_copy.release / "00-orientation" / "00-orientation.ipynb").is_file()

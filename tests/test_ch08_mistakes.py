@@ -12,7 +12,6 @@ pytest-asyncio, to show that what learners write here is ordinary pytest code.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -435,19 +434,12 @@ def test_mistake_is_diagnosed(case: str, graded: dict[str, SubmissionResult]) ->
 def test_solution_tests_run_under_real_pytest(tmp_path: Path) -> None:
     """The reference app as a module, the test kit as conftest.py, the solution's tests as a test file:
     pytest with pytest-asyncio passes them all, unchanged but for the imports a project would have."""
-    sys.path.insert(0, str(ROOT / "tools" / "chapters"))
-    try:
-        from ch08_app import TESTKIT, reference_source
-    finally:
-        sys.path.pop(0)
     notebook = nbformat.read(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    solutions = [
-        cell.source
-        for cell in notebook.cells
-        if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("-solution")
-    ]
-    (tmp_path / "bookshop.py").write_text(reference_source(), encoding="utf-8")
-    (tmp_path / "conftest.py").write_text("from bookshop import *\n" + TESTKIT, encoding="utf-8")
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id", ""): cell.source for cell in notebook.cells}
+    solutions = [source for grade_id, source in by_id.items() if grade_id.endswith("-solution")]
+    reference_app = ROOT / "solutions" / CHAPTER / "checks" / "reference_app.py"
+    (tmp_path / "bookshop.py").write_text(reference_app.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "conftest.py").write_text("from bookshop import *\n" + by_id["testkit"], encoding="utf-8")
     imports = "import pytest\nfrom bookshop import *\nfrom conftest import bearer\n\n\n"
     (tmp_path / "test_bookshop.py").write_text(imports + "\n\n\n".join(solutions), encoding="utf-8")
     (tmp_path / "pytest.ini").write_text(

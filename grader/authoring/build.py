@@ -158,10 +158,13 @@ def _normalise(notebook: NotebookNode) -> None:
 
 def build(course: Course) -> list[BuiltChapter]:
     """Every chapter built in memory, in order (a chapter carries only from the chapters before it)."""
+    sources = source_paths(course)
+    if not sources:
+        return []
     config = _config(course)
     origins: dict[str, Origin] = {}
     built = []
-    for chapter_id, source in source_paths(course).items():
+    for chapter_id, source in sources.items():
         notebook = jupytext.read(source, fmt=SOURCE_FORMAT, config=config)
         notebook.metadata.setdefault("workbook", {})["chapter"] = chapter_id
         _fill_carried_cells(chapter_id, notebook, origins)
