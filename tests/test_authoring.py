@@ -165,10 +165,12 @@ def test_a_new_chapter_written_as_text_only_is_built(course_copy: Course):
     directory.mkdir()
     source = build.source_paths(course_copy)["01-persistence"]
     shutil.copy2(source, directory / "10-extra.md")
+    shutil.copytree(source.parent / "checks", directory / "checks")
     built = build.build(course_copy)
     assert built[-1].id == "10-extra"
     build.write(built)
-    assert (directory / "10-extra.ipynb").is_file()
+    notebook = nbformat.read(directory / "10-extra.ipynb", 4)
+    assert notebook.metadata.workbook.chapter == "10-extra"
 
 
 # -- carry, unit by unit ---------------------------------------------------------------------------------
@@ -213,3 +215,38 @@ def test_a_course_of_notebooks_only_is_released_as_it_stands(course_copy: Course
     assert build.build(course_copy) == []
     assert release(course_copy, ["00-orientation"]) == ["00-orientation"]
     assert (course_copy.release / "00-orientation" / "00-orientation.ipynb").is_file()
+
+
+# -- points, written once on the tests -------------------------------------------------------------------
+
+
+def _check_cell_points(notebook: nbformat.NotebookNode, exercise: str) -> float:
+    cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == f"{exercise}-check"]
+    return cells[0].metadata.nbgrader.points
+
+
+def test_a_check_cells_points_follow_its_tests_markers(course_copy: Course):
+    test_file = course_copy.source / "02-dependency-injection" / "checks" / "test_ex6.py"
+    text = test_file.read_text(encoding="utf-8")
+    assert "@pytest.mark.points(1)" in text
+    test_file.write_text(text.replace("@pytest.mark.points(1)", "@pytest.mark.points(3)", 1), encoding="utf-8")
+    before = _check_cell_points(nbformat.read(course_copy.chapter("02-dependency-injection").notebook, 4), "ex6")
+    after = _check_cell_points(_built(course_copy)["02-dependency-injection"], "ex6")
+    assert after == before + 2
+
+
+def test_tests_of_an_exercise_without_a_check_cell_are_refused(course_copy: Course):
+    extra = course_copy.source / "00-orientation" / "hidden_tests" / "test_ex9_hidden.py"
+    extra.write_text("import pytest\n\n\n@pytest.mark.exercise('ex9')\nasync def test_x():\n    pass\n")
+    with pytest.raises(CourseError, match="tests of ex9 but no check cell"):
+        build.build(course_copy)
+
+
+def test_parametrized_checks_are_refused(course_copy: Course):
+    extra = course_copy.source / "00-orientation" / "hidden_tests" / "test_ex1_more_hidden.py"
+    extra.write_text(
+        "import pytest\n\n\n@pytest.mark.exercise('ex1')\n@pytest.mark.parametrize('x', [1, 2])\n"
+        "async def test_x(x):\n    pass\n"
+    )
+    with pytest.raises(CourseError, match="parametrized"):
+        build.build(course_copy)

@@ -5,6 +5,7 @@ All notebooks are graded in one batch (a session fixture) and each test reads it
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from support import CSV_COLUMNS, gradescope_problems, tail
 
@@ -45,6 +46,23 @@ def test_every_result_follows_the_gradescope_schema(course_grades):
     assert grades.results
     for result in grades.results:
         assert gradescope_problems(result) == [], result["extra_data"].get("notebook")
+
+
+def test_check_cells_are_worth_what_their_tests_are_worth(course: Course, course_grades, chapter_id: str):
+    """nbgrader's points on each check cell (stock autograde) equal the sum the grader scores for that exercise."""
+    _, grades = course_grades
+    result = grades.by_notebook()[course.chapter(chapter_id).notebook.resolve()]
+    graded: dict[str, float] = {}
+    for test in result["tests"]:
+        for exercise in test["tags"]:
+            graded[exercise] = graded.get(exercise, 0.0) + test["max_score"]
+    notebook = nbformat.read(course.chapter(chapter_id).notebook, 4)
+    declared = {
+        cell.metadata.nbgrader.grade_id.removesuffix("-check"): float(cell.metadata.nbgrader.points)
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+    assert graded == declared
 
 
 def test_solution_gets_full_marks(course: Course, course_grades, chapter_id: str):

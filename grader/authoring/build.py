@@ -5,8 +5,10 @@ prose, code, and nbgrader's metadata on each cell. The build, chapter by chapter
 
 1. fills every carried cell (``workbook.carry``) with the definitions it takes from earlier chapters
    and collapses it (``jupyter.source_hidden``), so the text source always shows what runs;
-2. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), with stable cell ids;
-3. writes the files a chapter generates from its cells (``workbook.generates`` in the notebook's
+2. sets each check cell's nbgrader ``points`` to the sum of its exercise's test markers
+   (``grader.authoring.points``), so a point value is written once, on the test;
+3. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), with stable cell ids;
+4. writes the files a chapter generates from its cells (``workbook.generates`` in the notebook's
    metadata: chapter 08's ``checks/reference_app.py``).
 
 It writes only what changed, and ``check`` reports what a build would change without writing.
@@ -24,7 +26,7 @@ import nbformat
 from jupytext.config import JupytextConfiguration, load_jupytext_config
 from nbformat import NotebookNode
 
-from grader.authoring import carry
+from grader.authoring import carry, points
 from grader.course import Course
 from grader.errors import CourseError
 
@@ -102,6 +104,23 @@ def _fill_carried_cells(chapter_id: str, notebook: NotebookNode, origins: dict[s
         cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
 
 
+def _set_check_points(chapter_id: str, directory: Path, notebook: NotebookNode) -> None:
+    """Each check cell's nbgrader points: the sum of its exercise's test markers (visible and hidden)."""
+    totals = points.exercise_points(points.chapter_test_files(directory))
+    checks = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and str(meta.get("grade_id", "")).endswith("-check"):
+            checks[meta["grade_id"].removesuffix("-check")] = meta
+    if unchecked := sorted(set(totals) - set(checks)):
+        raise CourseError(f"{chapter_id}: tests of {', '.join(unchecked)} but no check cell (grade_id exN-check)")
+    for exercise, meta in checks.items():
+        if exercise not in totals:
+            raise CourseError(f"{chapter_id}: check cell {exercise}-check has no test with that exercise marker")
+        total = totals[exercise]
+        meta["points"] = int(total) if total.is_integer() else total
+
+
 def _origin_of(notebook: NotebookNode) -> Origin:
     origin = Origin()
     for cell in notebook.cells:
@@ -168,6 +187,7 @@ def build(course: Course) -> list[BuiltChapter]:
         notebook = jupytext.read(source, fmt=SOURCE_FORMAT, config=config)
         notebook.metadata.setdefault("workbook", {})["chapter"] = chapter_id
         _fill_carried_cells(chapter_id, notebook, origins)
+        _set_check_points(chapter_id, source.parent, notebook)
         _normalise(notebook)
         origins[chapter_id] = _origin_of(notebook)
         directory = source.parent
