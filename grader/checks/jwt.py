@@ -4,14 +4,14 @@ Runs in the grader's process and depends on nothing but the standard library: th
 byte by byte (base64url JSON, HMAC signatures), so a check can make exactly the token it means,
 including ones no JWT library would produce (``alg: none``, a payload changed after signing).
 
-    claims = standard_claims("1", at=now)                 # sub, iat, exp = now + 15 minutes
-    good = sign(claims, KEY)                              # HS256, what the app itself would issue
-    sign(claims, KEY, algorithm="HS512")                  # the right key, another algorithm
-    sign(claims, "another key of at least 32 bytes....")  # another key
-    unsigned(claims)                                      # alg: none, empty signature
-    tamper(good, sub="2")                                 # payload changed, old signature kept
-    sign(standard_claims("1", at=now, exp=None), KEY)     # a claim left out
-    read(good)                                            # (header, claims), unverified
+    claims = standard_claims("1", at=now)                     # sub, iat, exp = now + 15 minutes
+    good = sign(claims, TEST_KEY)                             # HS256, what the app itself would issue
+    sign(claims, TEST_KEY, algorithm="HS512")                 # the right key, another algorithm
+    sign(claims, "another key of at least 32 bytes....")      # another key
+    unsigned(claims)                                          # alg: none, empty signature
+    tamper(good, sub="2")                                     # payload changed, old signature kept
+    sign(standard_claims("1", at=now, exp=None), TEST_KEY)    # a claim left out
+    read(good)                                                # (header, claims), unverified
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+# The key the apps the checks build sign with: random, 43 bytes, printed in no tutorial. The grader knows
+# it, so a check forges exactly the token it means instead of logging in (argon2 is slow on purpose).
+TEST_KEY = "AMZEUkiEJgmTJLbATYODFuv6B14pwI7ZVU301B00j8I"
 _OMIT = object()
 
 
