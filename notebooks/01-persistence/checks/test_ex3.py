@@ -7,23 +7,10 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex3")
 
 
-async def run_create_schema(ns, url):
-    """Call the learner's create_schema with a fresh engine on the test database."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    if "create_schema" not in ns:
-        raise NameError("name 'create_schema' is not defined")
-    engine = create_async_engine(url)
-    try:
-        await ns["create_schema"](engine)
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.points(1)
-async def test_create_schema(learner, db):
+async def test_create_schema(bookshop, db):
     """create_schema(engine) creates the tables authors and books"""
-    observed = await learner.probe(run_create_schema, url=db.url)
+    observed = await bookshop.create_schema()
     expect(
         observed.ok,
         f"`await create_schema(engine)` raised {observed.describe_error()}.",

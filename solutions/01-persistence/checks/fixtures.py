@@ -67,6 +67,19 @@ async def run_in_bookshop(ns, url, function, args, seed):
     }
 
 
+async def run_create_schema(ns, url):
+    """Probe: call the learner's create_schema with a fresh engine on the test database."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    if "create_schema" not in ns:
+        raise NameError("name 'create_schema' is not defined")
+    engine = create_async_engine(url)
+    try:
+        await ns["create_schema"](engine)
+    finally:
+        await engine.dispose()
+
+
 class Call:
     """What one call of a learner function did in the bookshop database."""
 
@@ -109,6 +122,10 @@ class Bookshop:
         if not observed.ok:
             raise _setup_failure(expression, observed.describe_error())
         return Call(expression, observed.value)
+
+    async def create_schema(self) -> Any:
+        """What ``await create_schema(engine)`` did (an observation), with a fresh engine on the test database."""
+        return await self.learner.probe(run_create_schema, url=self.db.url)
 
 
 def _setup_failure(expression: str, error: str) -> AssertionError:

@@ -18,22 +18,10 @@ SCHEMA = {
 AUTHOR = [("INSERT INTO authors (id, name) VALUES (:id, :name)", {"id": 1, "name": "Ursula K. Le Guin"})]
 
 
-async def run_create_schema(ns, url):
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    if "create_schema" not in ns:
-        raise NameError("name 'create_schema' is not defined")
-    engine = create_async_engine(url)
-    try:
-        await ns["create_schema"](engine)
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.points(1)
-async def test_schema_as_stated(learner, db):
+async def test_schema_as_stated(bookshop, db):
     """the created tables have the contract's types, NOT NULL columns and foreign key"""
-    observed = await learner.probe(run_create_schema, url=db.url)
+    observed = await bookshop.create_schema()
     expect(observed.ok, f"`await create_schema(engine)` raised {observed.describe_error()}.")
     for table, columns in SCHEMA.items():
         info = {row["name"]: row for row in db.rows(f'PRAGMA table_info("{table}")')}
