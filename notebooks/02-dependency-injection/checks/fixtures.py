@@ -16,7 +16,8 @@ and ``get_settings`` (the functions ``SessionDep``/``SettingsDep`` point at).
 
 import pytest
 
-from grader.checks import CheckFailure
+from grader.checks import bookshop
+from grader.checks import fixtures as shared
 from grader.testing.fixtures import Database
 
 
@@ -38,6 +39,8 @@ async def build_app(
     from fastapi import Depends, FastAPI, HTTPException
     from fastapi.responses import JSONResponse
 
+    from grader.checks.bookshop import create_tables
+
     for name in ("Base", "Author", "make_engine", "make_sessionmaker"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
@@ -52,12 +55,7 @@ async def build_app(
         return ns[function_name]
 
     for url in filter(None, (database_url, other_url)):
-        engine = ns["make_engine"](url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(ns["Base"].metadata.create_all)
-        finally:
-            await engine.dispose()
+        await create_tables(ns, url)
 
     if factory == "create_app":
         if "create_app" not in ns or "Settings" not in ns:
@@ -131,16 +129,6 @@ async def build_app(
     return app
 
 
-async def create_tables_probe(ns, database_url):
-    """Probe: create the chapter's tables in a database, with the provided models."""
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
-
-
 async def service_probe(ns, database_url, name, args, kwargs):
     """Probe: call a service function with a fresh session on the test database; plain data back."""
     import sqlalchemy
@@ -195,26 +183,35 @@ def other_db(db):
     return Database(path)
 
 
-@pytest.fixture
-async def tables(learner, db):
-    """The test database with the chapter's tables, ready to seed from the grader side."""
-    observed = await learner.probe(create_tables_probe, database_url=db.url)
-    if observed.error:
-        raise CheckFailure(
-            f"The tables could not be created: {observed.describe_error()}.",
-            "Run the provided cells at the top of the notebook (chapter 01's models) without changing them.",
-        )
-    return db
-
-
-def seed(db, authors=(), books=()):
-    """Insert rows from the grader side: authors as (id, name), books as (id, title, price, stock, author_id)."""
-    for row in authors:
-        db.execute("INSERT INTO authors (id, name) VALUES (?, ?)", row)
-    for row in books:
-        db.execute("INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", row)
+tables = shared.tables_fixture("chapter 01's models", require=False)
 
 
 @pytest.fixture
 def seeder():
-    return seed
+    """``seeder(db, authors=[(id, name)], books=[(id, title, price_cents, stock, author_id)])``: rows written
+    from the grader side."""
+    return bookshop.insert
+
+
+# -- exercise 2: get_session, checked on a plain app with the probe routes -------------------------------
+
+
+@pytest.fixture
+def session_app_kwargs(db):
+    """A plain app whose state holds a session factory on the test database, and the probe routes."""
+    return {
+        "database_url": db.url,
+        "factory": "bare",
+        "with_settings": False,
+        "include_router": False,
+        "probe_routes": True,
+    }
+
+
+@pytest.fixture
+def swallowed_hint() -> str:
+    """The hint for a route's exception that did not come back out of get_session."""
+    return (
+        "get_session must let the route's exceptions through: no `except` around `yield` without `raise`. "
+        "`async with sessionmaker() as session: yield session` is all it takes."
+    )

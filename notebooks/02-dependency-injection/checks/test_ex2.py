@@ -6,40 +6,18 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex2")
 
-SWALLOWED = (
-    "get_session must let the route's exceptions through: no `except` around `yield` without `raise`. "
-    "`async with sessionmaker() as session: yield session` is all it takes."
-)
-
 
 @pytest.fixture
-def app_kwargs(db):
-    """A plain app whose state holds a session factory on the test database, and the probe routes."""
-    return {
-        "database_url": db.url,
-        "factory": "bare",
-        "with_settings": False,
-        "include_router": False,
-        "probe_routes": True,
-    }
+def app_kwargs(session_app_kwargs):
+    return session_app_kwargs
 
 
 async def describe_session_dep(ns):
-    import typing
-
-    alias = ns.get("SessionDep")
-    if alias is None:
-        return {"defined": False}
-    metadata = getattr(alias, "__metadata__", ())
-    dependency = next((getattr(m, "dependency", None) for m in metadata if hasattr(m, "dependency")), None)
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    return {
-        "defined": True,
-        "annotated": typing.get_origin(alias) is typing.Annotated,
-        "type_ok": bool(metadata) and typing.get_args(alias)[0] is AsyncSession,
-        "depends_on_get_session": dependency is not None and dependency is ns.get("get_session"),
-    }
+    from grader.checks.bookshop import describe_alias
+
+    return describe_alias(ns, "SessionDep", AsyncSession, "get_session")
 
 
 @pytest.mark.points(1)
@@ -57,7 +35,7 @@ async def test_session_dep_alias(learner):
         "SessionDep = Annotated[AsyncSession, Depends(get_session)]",
     )
     expect(
-        found["depends_on_get_session"],
+        found["depends_on"],
         "`SessionDep` does not depend on `get_session` (or get_session was defined again after it).",
         "Put `Depends(get_session)` in the alias, and define the alias after get_session in the same cell.",
     )
@@ -82,13 +60,13 @@ async def test_session_writes_to_app_database(client, db):
 
 
 @pytest.mark.points(1)
-async def test_http_exception_passes_through(client):
+async def test_http_exception_passes_through(client, swallowed_hint):
     """an HTTPException raised in a route still answers its status through get_session"""
     response = await client.post("/probe/fail/http")
     expect(
         response.status_code == 409,
         f"A route that raised HTTPException(409) while using get_session answered {response.status_code}: "
         "the exception did not come back out of get_session.",
-        SWALLOWED,
+        swallowed_hint,
     )
     expect(response.json() == {"detail": "probe conflict"}, f"The 409 response body was {response.text}.")

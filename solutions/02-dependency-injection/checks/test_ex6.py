@@ -14,14 +14,13 @@ async def write_after_use_database(ns, app_url, test_url):
     import httpx
     from fastapi import Depends
 
+    from grader.checks.bookshop import create_tables, dispose_engines
+
     for name in ("create_app", "Settings", "use_database", "make_engine", "Base", "Author"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
     for url in (app_url, test_url):
-        engine = ns["make_engine"](url)
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-        await engine.dispose()
+        await create_tables(ns, url)
 
     alias = ns.get("SessionDep")
     used = next((m.dependency for m in getattr(alias, "__metadata__", ()) if hasattr(m, "dependency")), None)
@@ -51,9 +50,7 @@ async def write_after_use_database(ns, app_url, test_url):
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.post("/probe/authors", params={"name": "written after use_database"})
     finally:
-        engine = getattr(app.state, "engine", None)
-        if engine is not None:
-            await engine.dispose()
+        await dispose_engines(app)
     return {"keys": keys, "status": response.status_code}
 
 

@@ -18,19 +18,9 @@ async def page_size_bounds(ns):
 
 
 async def describe_settings_dep(ns):
-    import typing
+    from grader.checks.bookshop import describe_alias
 
-    alias = ns.get("SettingsDep")
-    if alias is None:
-        return {"defined": False}
-    metadata = getattr(alias, "__metadata__", ())
-    dependency = next((getattr(m, "dependency", None) for m in metadata if hasattr(m, "dependency")), None)
-    return {
-        "defined": True,
-        "annotated": typing.get_origin(alias) is typing.Annotated,
-        "type_ok": typing.get_args(alias)[0] is ns.get("Settings") if metadata else False,
-        "depends_on_get_settings": dependency is not None and dependency is ns.get("get_settings"),
-    }
+    return describe_alias(ns, "SettingsDep", ns.get("Settings"), "get_settings")
 
 
 @pytest.mark.points(1)
@@ -67,7 +57,7 @@ async def test_settings_dep_alias(learner):
         "SettingsDep = Annotated[Settings, Depends(get_settings)]",
     )
     expect(
-        found["depends_on_get_settings"],
+        found["depends_on"],
         "`SettingsDep` does not depend on `get_settings` (or get_settings was defined again after it).",
         "Put `Depends(get_settings)` in the alias, and define the alias after get_settings in the same cell.",
     )

@@ -4,43 +4,32 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex2")
 
-SWALLOWED = (
-    "get_session must let the route's exceptions through: no `except` around `yield` without `raise`. "
-    "`async with sessionmaker() as session: yield session` is all it takes."
-)
-
 
 @pytest.fixture
-def app_kwargs(db):
-    return {
-        "database_url": db.url,
-        "factory": "bare",
-        "with_settings": False,
-        "include_router": False,
-        "probe_routes": True,
-    }
+def app_kwargs(session_app_kwargs):
+    return session_app_kwargs
 
 
 @pytest.mark.points(1)
-async def test_exception_reaches_its_handler(client):
+async def test_exception_reaches_its_handler(client, swallowed_hint):
     """an exception raised in a route reaches the app's exception handler through get_session"""
     response = await client.post("/probe/fail/custom")
     expect(
         response.status_code == 418,
         f"A route that raised an exception with its own handler (answering 418) answered {response.status_code}: "
         "get_session kept the exception from reaching the handler.",
-        SWALLOWED,
+        swallowed_hint,
     )
 
 
 @pytest.mark.points(1)
-async def test_failed_request_rolls_back_and_closes(client, db):
+async def test_failed_request_rolls_back_and_closes(client, db, swallowed_hint):
     """after a failing request nothing is written and the session's connection is back in the pool"""
     response = await client.post("/probe/fail/http")
     expect(
         response.status_code == 409,
         f"A route that raised HTTPException(409) while using get_session answered {response.status_code}.",
-        SWALLOWED,
+        swallowed_hint,
     )
     rows = db.rows("SELECT name FROM authors")
     expect(

@@ -12,6 +12,8 @@ async def two_apps(ns, first_url, second_url):
     import httpx
     from fastapi import Depends
 
+    from grader.checks.bookshop import create_tables, dispose_engines
+
     for name in ("create_app", "Settings", "make_engine", "Base", "Author"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
@@ -23,10 +25,7 @@ async def two_apps(ns, first_url, second_url):
         return ns[function_name]
 
     for url in (first_url, second_url):
-        engine = ns["make_engine"](url)
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-        await engine.dispose()
+        await create_tables(ns, url)
 
     settings = ns["Settings"]
     first = ns["create_app"](settings(database_url=first_url, page_size=4))
@@ -59,10 +58,7 @@ async def two_apps(ns, first_url, second_url):
                 "page_size": size.json().get("page_size") if size.status_code == 200 else size.status_code,
             }
     finally:
-        for app in (first, second):
-            engine = getattr(app.state, "engine", None)
-            if engine is not None:
-                await engine.dispose()
+        await dispose_engines(first, second)
     return seen
 
 

@@ -13,14 +13,13 @@ async def use_database_on_one_of_two(ns, first_url, second_url, test_url):
     import httpx
     from fastapi import Depends
 
+    from grader.checks.bookshop import create_tables, dispose_engines
+
     for name in ("create_app", "Settings", "use_database", "make_engine", "Base", "Author"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
     for url in (first_url, second_url, test_url):
-        engine = ns["make_engine"](url)
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-        await engine.dispose()
+        await create_tables(ns, url)
 
     alias = ns.get("SessionDep")
     used = next((m.dependency for m in getattr(alias, "__metadata__", ()) if hasattr(m, "dependency")), None)
@@ -46,10 +45,7 @@ async def use_database_on_one_of_two(ns, first_url, second_url, test_url):
                 response = await client.post("/probe/authors", params={"name": f"written through the {label} app"})
             seen[label] = response.status_code
     finally:
-        for app in (first, second):
-            engine = getattr(app.state, "engine", None)
-            if engine is not None:
-                await engine.dispose()
+        await dispose_engines(first, second)
     return seen
 
 
