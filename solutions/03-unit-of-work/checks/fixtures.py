@@ -1,4 +1,5 @@
-"""Chapter 03 fixtures: the learner's routes on a plain app, the tables, seeding, calling services.
+"""Chapter 03 fixtures: the learner's routes on a plain app, the tables, seeding, calling services, and
+the scenarios a unit of work is put through (``unit_of_work``).
 
 ``build_app`` runs in the learner's process: a plain ``FastAPI()`` whose ``app.state`` holds what
 ``create_app`` would put there (settings, engine, sessionmaker on the test database) and the
@@ -9,7 +10,8 @@ lock timeout would.
 
 import pytest
 
-from grader.checks import CheckFailure
+from grader.checks import bookshop
+from grader.checks import fixtures as shared
 
 
 async def build_app(ns, database_url, commit_fails=False):
@@ -39,19 +41,6 @@ async def build_app(ns, database_url, commit_fails=False):
         app.state.sessionmaker = ns["make_sessionmaker"](engine)
     app.include_router(ns["router"])
     return app
-
-
-async def create_tables_probe(ns, database_url):
-    """Probe: create the chapter's tables in a database, with the provided models."""
-    for name in ("Base", "make_engine"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def service_probe(ns, database_url, name, args):
@@ -115,41 +104,14 @@ def app_probe():
     return build_app
 
 
-@pytest.fixture
-async def tables(learner, db):
-    """The test database with the chapter's tables, ready to seed from the grader side."""
-    observed = await learner.probe(create_tables_probe, database_url=db.url)
-    if observed.error:
-        raise CheckFailure(
-            f"The tables could not be created: {observed.describe_error()}.",
-            "Run the provided cells at the top of the notebook (the models) without changing them.",
-        )
-    return db
-
-
-def seed(db, authors=(), books=(), customers=(), orders=(), lines=()):
-    """Insert rows from the grader side.
-
-    authors (id, name); books (id, title, price_cents, stock, author_id); customers (id, name);
-    orders (id, customer_id); lines (id, order_id, book_id, quantity).
-    """
-    for row in authors:
-        db.execute("INSERT INTO authors (id, name) VALUES (?, ?)", row)
-    for row in books:
-        db.execute("INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", row)
-    for row in customers:
-        db.execute("INSERT INTO customers (id, name) VALUES (?, ?)", row)
-    for row in orders:
-        db.execute("INSERT INTO orders (id, customer_id) VALUES (?, ?)", row)
-    for row in lines:
-        db.execute("INSERT INTO order_lines (id, order_id, book_id, quantity) VALUES (?, ?, ?, ?)", row)
+tables = shared.tables_fixture("the models")
 
 
 def seed_shop(db):
     """A small shop: one author, three books (stock 5, 1 and 2), two customers, one earlier order."""
-    seed(
+    bookshop.insert(
         db,
-        authors=[(1, "Octavia E. Butler")],
+        authors=bookshop.SHOP_AUTHORS,
         books=[(1, "Kindred", 999, 5, 1), (2, "Parable of the Sower", 1099, 1, 1), (3, "Dawn", 899, 2, 1)],
         customers=[(1, "Ada"), (2, "Grace")],
         orders=[(1, 2)],
@@ -159,10 +121,84 @@ def seed_shop(db):
 
 @pytest.fixture
 def seeder():
-    return seed
+    """``seeder(db, authors=..., books=..., customers=..., orders=..., lines=...)``: rows written from the grader
+    side; customers are (id, name) in this chapter."""
+    return bookshop.insert
 
 
 @pytest.fixture
 def shop():
     """``shop(db)`` seeds the small shop of ``seed_shop``."""
     return seed_shop
+
+
+# -- exercise 2: the unit of work, put through scenarios -------------------------------------------------
+
+
+async def uow_scenario(ns, database_url, scenario):
+    """Probe: enter a UnitOfWork, write an author through uow.session and flush, then follow ``scenario``:
+
+    "commit" commits; "raise" raises ProbeError inside the block; "leave" just leaves;
+    "commit-then-write" commits, then writes and flushes a second author without committing;
+    "rollback-then-write" rolls back, then writes a second author and commits.
+    """
+    from grader.checks.bookshop import close_session
+
+    for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Base", "Author"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    engine = ns["make_engine"](database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(ns["Base"].metadata.create_all)
+    author = ns["Author"]
+
+    class ProbeError(Exception):
+        pass
+
+    uow = ns["UnitOfWork"](ns["make_sessionmaker"](engine))
+    seen = {"entered": False, "same": None, "repositories": None, "session": None, "came_out": None}
+    try:
+        try:
+            async with uow as entered:
+                seen["entered"] = True
+                seen["same"] = entered is uow
+                seen["repositories"] = {
+                    name: type(getattr(uow, name, None)).__name__ for name in ("customers", "books", "orders")
+                }
+                seen["session"] = type(getattr(uow, "session", None)).__name__
+                session = uow.session
+                session.add(author(name="written inside the unit of work"))
+                await session.flush()
+                if scenario == "commit":
+                    await uow.commit()
+                elif scenario == "raise":
+                    raise ProbeError("raised inside the unit of work")
+                elif scenario == "commit-then-write":
+                    await uow.commit()
+                    session.add(author(name="written after commit"))
+                    await session.flush()
+                elif scenario == "rollback-then-write":
+                    await uow.rollback()
+                    session.add(author(name="written after rollback"))
+                    await session.flush()
+                    await uow.commit()
+        except ProbeError:
+            seen["came_out"] = "ProbeError"
+        except Exception as exc:
+            seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
+        seen["checked_out"] = engine.pool.checkedout()
+        return seen
+    finally:
+        await close_session(uow)
+        await engine.dispose()
+
+
+@pytest.fixture
+def unit_of_work(learner, db):
+    """``await unit_of_work("commit")``: what a UnitOfWork on the test database did in a scenario of
+    ``uow_scenario``, as an observation."""
+
+    async def run(scenario):
+        return await learner.probe(uow_scenario, database_url=db.url, scenario=scenario)
+
+    return run

@@ -7,67 +7,6 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex2")
 
 
-async def uow_scenario(ns, database_url, scenario):
-    """Enter a UnitOfWork, write an author through uow.session and flush, then follow ``scenario``:
-
-    "commit" commits; "raise" raises ProbeError inside the block; "leave" just leaves;
-    "commit-then-write" commits, then writes and flushes a second author without committing;
-    "rollback-then-write" rolls back, then writes a second author and commits.
-    """
-    import contextlib
-
-    for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Base", "Author"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined")
-    engine = ns["make_engine"](database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(ns["Base"].metadata.create_all)
-    author = ns["Author"]
-
-    class ProbeError(Exception):
-        pass
-
-    uow = ns["UnitOfWork"](ns["make_sessionmaker"](engine))
-    seen = {"entered": False, "same": None, "repositories": None, "session": None, "came_out": None}
-    try:
-        try:
-            async with uow as entered:
-                seen["entered"] = True
-                seen["same"] = entered is uow
-                seen["repositories"] = {
-                    name: type(getattr(uow, name, None)).__name__ for name in ("customers", "books", "orders")
-                }
-                session = getattr(uow, "session", None)
-                seen["session"] = type(session).__name__
-                session.add(author(name="written inside the unit of work"))
-                await session.flush()
-                if scenario == "commit":
-                    await uow.commit()
-                elif scenario == "raise":
-                    raise ProbeError("raised inside the unit of work")
-                elif scenario == "commit-then-write":
-                    await uow.commit()
-                    session.add(author(name="written after commit"))
-                    await session.flush()
-                elif scenario == "rollback-then-write":
-                    await uow.rollback()
-                    session.add(author(name="written after rollback"))
-                    await session.flush()
-                    await uow.commit()
-        except ProbeError:
-            seen["came_out"] = "ProbeError"
-        except Exception as exc:
-            seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
-        seen["checked_out"] = engine.pool.checkedout()
-        return seen
-    finally:
-        leftover = getattr(uow, "session", None)
-        if leftover is not None and hasattr(leftover, "close"):
-            with contextlib.suppress(Exception):
-                await leftover.close()
-        await engine.dispose()
-
-
 def entered(observed, what):
     """The scenario's observations, once it is clear the unit of work could be entered and written through."""
     expect(observed.ok, f"{what} raised {observed.describe_error()}.")
@@ -88,11 +27,9 @@ def entered(observed, what):
 
 
 @pytest.mark.points(1)
-async def test_commit_persists(learner, db):
+async def test_commit_persists(unit_of_work, db):
     """`async with uow:` opens a session and the repositories; commit() writes"""
-    seen = entered(
-        await learner.probe(uow_scenario, database_url=db.url, scenario="commit"), "A unit of work that commits"
-    )
+    seen = entered(await unit_of_work("commit"), "A unit of work that commits")
     expect(
         seen["repositories"]
         == {"customers": "CustomerRepository", "books": "BookRepository", "orders": "OrderRepository"},
@@ -114,11 +51,9 @@ async def test_commit_persists(learner, db):
 
 
 @pytest.mark.points(1)
-async def test_exception_rolls_back(learner, db):
+async def test_exception_rolls_back(unit_of_work, db):
     """an exception inside the unit of work rolls back and gives the connection back"""
-    seen = entered(
-        await learner.probe(uow_scenario, database_url=db.url, scenario="raise"), "A unit of work that raises"
-    )
+    seen = entered(await unit_of_work("raise"), "A unit of work that raises")
     rows = [row["name"] for row in db.rows("SELECT name FROM authors")]
     expect(
         rows == [],
@@ -136,11 +71,9 @@ async def test_exception_rolls_back(learner, db):
 
 
 @pytest.mark.points(1)
-async def test_exception_propagates(learner, db):
+async def test_exception_propagates(unit_of_work, db):
     """an exception inside the unit of work comes out of `async with`"""
-    seen = entered(
-        await learner.probe(uow_scenario, database_url=db.url, scenario="raise"), "A unit of work that raises"
-    )
+    seen = entered(await unit_of_work("raise"), "A unit of work that raises")
     expect(
         seen["came_out"] is not None,
         "An exception raised inside `async with uow:` never reached the caller: `__aexit__` swallowed it "

@@ -5,61 +5,17 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex2")
 
 
-async def uow_scenario(ns, database_url, scenario):
-    """Enter a UnitOfWork, write an author through uow.session and flush, then follow ``scenario``:
-
-    "leave" just leaves; "commit-then-write" commits, then writes and flushes a second author without
-    committing; "rollback-then-write" rolls back, then writes a second author and commits.
-    """
-    import contextlib
-
-    for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Base", "Author"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined")
-    engine = ns["make_engine"](database_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(ns["Base"].metadata.create_all)
-    author = ns["Author"]
-    uow = ns["UnitOfWork"](ns["make_sessionmaker"](engine))
-    seen = {"came_out": None}
-    try:
-        try:
-            async with uow:
-                session = uow.session
-                session.add(author(name="written inside the unit of work"))
-                await session.flush()
-                if scenario == "commit-then-write":
-                    await uow.commit()
-                    session.add(author(name="written after commit"))
-                    await session.flush()
-                elif scenario == "rollback-then-write":
-                    await uow.rollback()
-                    session.add(author(name="written after rollback"))
-                    await session.flush()
-                    await uow.commit()
-        except Exception as exc:
-            seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
-        seen["checked_out"] = engine.pool.checkedout()
-        return seen
-    finally:
-        leftover = getattr(uow, "session", None)
-        if leftover is not None and hasattr(leftover, "close"):
-            with contextlib.suppress(Exception):
-                await leftover.close()
-        await engine.dispose()
-
-
-async def run_uow_scenario(learner, db, scenario, what):
-    observed = await learner.probe(uow_scenario, database_url=db.url, scenario=scenario)
+async def run_uow_scenario(unit_of_work, db, scenario, what):
+    observed = await unit_of_work(scenario)
     expect(observed.ok, f"{what} raised {observed.describe_error()}.")
     expect(observed.value["came_out"] is None, f"{what} raised {observed.value['came_out']}.")
     return observed.value, [row["name"] for row in db.rows("SELECT name FROM authors ORDER BY id")]
 
 
 @pytest.mark.points(1)
-async def test_leaving_without_commit_writes_nothing(learner, db):
+async def test_leaving_without_commit_writes_nothing(unit_of_work, db):
     """leaving the unit of work without commit() writes nothing"""
-    seen, rows = await run_uow_scenario(learner, db, "leave", "A unit of work left without commit")
+    seen, rows = await run_uow_scenario(unit_of_work, db, "leave", "A unit of work left without commit")
     expect(
         rows == [],
         f"A unit of work was left without calling commit(), and the authors table holds {rows}: "
@@ -74,9 +30,11 @@ async def test_leaving_without_commit_writes_nothing(learner, db):
 
 
 @pytest.mark.points(1)
-async def test_writes_after_commit_are_discarded(learner, db):
+async def test_writes_after_commit_are_discarded(unit_of_work, db):
     """what is written after commit() and not committed again is rolled back on exit"""
-    seen, rows = await run_uow_scenario(learner, db, "commit-then-write", "A unit of work that writes after commit")
+    seen, rows = await run_uow_scenario(
+        unit_of_work, db, "commit-then-write", "A unit of work that writes after commit"
+    )
     expect(
         rows == ["written inside the unit of work"],
         f"An author was committed, a second one written after the commit without committing again; "
@@ -88,9 +46,11 @@ async def test_writes_after_commit_are_discarded(learner, db):
 
 
 @pytest.mark.points(1)
-async def test_rollback_discards(learner, db):
+async def test_rollback_discards(unit_of_work, db):
     """uow.rollback() discards what was written so far, and the unit of work stays usable"""
-    _, rows = await run_uow_scenario(learner, db, "rollback-then-write", "A unit of work that rolls back, then commits")
+    _, rows = await run_uow_scenario(
+        unit_of_work, db, "rollback-then-write", "A unit of work that rolls back, then commits"
+    )
     expect(
         rows == ["written after rollback"],
         f"An author was written, `await uow.rollback()` called, a second author written and committed; "
@@ -101,7 +61,7 @@ async def test_rollback_discards(learner, db):
 
 async def read_after_exit(ns, database_url):
     """An author committed beforehand, loaded inside a unit of work left normally, read after the block."""
-    import contextlib
+    from grader.checks.bookshop import close_session
 
     for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Base", "Author"):
         if name not in ns:
@@ -123,10 +83,7 @@ async def read_after_exit(ns, database_url):
             name = f"{type(exc).__name__}: {exc}"[:200]
         return {"name": name, "checked_out": engine.pool.checkedout()}
     finally:
-        leftover = getattr(uow, "session", None)
-        if leftover is not None and hasattr(leftover, "close"):
-            with contextlib.suppress(Exception):
-                await leftover.close()
+        await close_session(uow)
         await engine.dispose()
 
 

@@ -14,19 +14,13 @@ def tables_changed_between(before, after):
 async def commits_in_routes(ns):
     """The routes of `router` and the learner's dependencies they use whose code calls `.commit`."""
     import inspect
-    import types
 
     from fastapi.routing import APIRoute
 
+    from grader.checks.bookshop import code_names
+
     if "router" not in ns:
         raise NameError("name 'router' is not defined")
-
-    def names(code):
-        found = set(code.co_names)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                found |= names(const)
-        return found
 
     found, labels = [], []
     for route in ns["router"].routes:
@@ -44,7 +38,7 @@ async def commits_in_routes(ns):
                 pending.append(sub)
         for kind, function in calls:
             code = getattr(inspect.unwrap(function), "__code__", None)
-            if code is not None and "commit" in names(code):
+            if code is not None and "commit" in code_names(code):
                 found.append({"route": label, "kind": kind, "name": getattr(function, "__name__", repr(function))})
     return {"routes": labels, "found": found}
 
