@@ -18,77 +18,37 @@ Probes run in the learner's process and return plain data; every verdict is comp
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections import Counter
 from typing import Any
 
 import pytest
 
-from grader.checks import CheckFailure, expect
+from grader.checks import bookshop, expect
+from grader.checks import fixtures as shared
 
-# The small catalogue: 5 authors (the last without books), 7 books.
-AUTHORS = [
-    (1, "Ursula K. Le Guin"),
-    (2, "Octavia E. Butler"),
-    (3, "Ted Chiang"),
-    (4, "N. K. Jemisin"),
-    (5, "Becky Chambers"),
-]
-BOOKS = [
-    (1, "A Wizard of Earthsea", 899, 3, 1),
-    (2, "Kindred", 1099, 2, 2),
-    (3, "The Left Hand of Darkness", 1100, 0, 1),
-    (4, "Exhalation", 1800, 5, 3),
-    (5, "The Fifth Season", 1599, 1, 4),
-    (6, "Parable of the Sower", 1250, 4, 2),
-    (7, "The Dispossessed", 1050, 2, 1),
-]
-LARGE = 200  # authors and books in the large catalogue (under selectinload's 500 keys per statement)
-# The large catalogue adds authors 6..200 and books 8..200, book n by author n: a page of 100 books
-# then has ~100 different authors, so even a per-row `session.get` cannot hide in the identity map.
-MORE_AUTHORS = [(n, f"Author {n}") for n in range(len(AUTHORS) + 1, LARGE + 1)]
-MORE_BOOKS = [(n, f"Book {n}", 1000 + n, n % 7, n) for n in range(len(BOOKS) + 1, LARGE + 1)]
-
-
-def fill(db, authors=(), books=()) -> None:
-    """Insert rows from the grader side in one transaction: authors (id, name), books (id, title, price, stock,
-    author_id)."""
-    connection = sqlite3.connect(db.path)
-    try:
-        with connection:
-            connection.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", authors)
-            connection.executemany(
-                "INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", books
-            )
-    finally:
-        connection.close()
+# The small catalogue: 5 authors (the last without books), 7 books. The large one adds authors 6..200
+# and books 8..200 (``bookshop.grown``).
+AUTHORS = bookshop.CATALOGUE_AUTHORS
+BOOKS = bookshop.CATALOGUE_BOOKS
+LARGE = bookshop.LARGE
+MORE_AUTHORS, MORE_BOOKS = bookshop.grown(AUTHORS, BOOKS)
 
 
 def fill_small(db) -> None:
-    fill(db, AUTHORS, BOOKS)
+    bookshop.fill(db, AUTHORS, BOOKS)
 
 
 def fill_large(db) -> None:
     """Grow the small catalogue to the large one."""
-    fill(db, MORE_AUTHORS, MORE_BOOKS)
-
-
-def book_json(row) -> dict[str, Any]:
-    book_id, title, price_cents, stock, author_id = row
-    return {"id": book_id, "title": title, "price_cents": price_cents, "stock": stock, "author_id": author_id}
+    bookshop.fill(db, MORE_AUTHORS, MORE_BOOKS)
 
 
 def expected_authors(authors=AUTHORS, books=BOOKS) -> list[dict[str, Any]]:
     """AuthorWithBooks for every author, ordered by id; books ordered by id (compare them sorted)."""
-    return [
-        {"id": author_id, "name": name, "books": [book_json(b) for b in books if b[4] == author_id]}
-        for author_id, name in authors
-    ]
+    return bookshop.expected_authors(authors, books)
 
 
 def expected_books(authors=AUTHORS, books=BOOKS) -> list[dict[str, Any]]:
-    names = dict(authors)
-    return [book_json(b) | {"author": {"id": b[4], "name": names[b[4]]}} for b in books]
+    return bookshop.expected_books(authors, books)
 
 
 def sort_nested(items: Any, key: str = "books") -> Any:
@@ -115,8 +75,10 @@ async def build_app(ns, database_url, factory="create_app", page_size=20, revers
     """Probe run in the learner's process: the app under test, with its tables created."""
     from typing import Annotated
 
-    from fastapi import Depends, FastAPI
+    from fastapi import Depends
     from sqlalchemy import event
+
+    from grader.checks.bookshop import bare_app
 
     for name in ("Base", "make_engine", "make_sessionmaker", "Settings"):
         if name not in ns:
@@ -134,10 +96,7 @@ async def build_app(ns, database_url, factory="create_app", page_size=20, revers
             raise NameError("name 'create_app' is not defined (run the provided cells at the top)")
         app = ns["create_app"](settings)
     else:
-        app = FastAPI()
-        app.state.settings = settings
-        app.state.engine = ns["make_engine"](database_url)
-        app.state.sessionmaker = ns["make_sessionmaker"](app.state.engine)
+        app = bare_app(ns, settings, database_url)
 
     if reverse:
 
@@ -168,26 +127,7 @@ def app_probe():
     return build_app
 
 
-async def create_tables_probe(ns, database_url):
-    """Probe: create the chapter's tables with the provided models."""
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def tables(learner, db):
-    """The test database with the chapter's tables, ready to fill from the grader side."""
-    observed = await learner.probe(create_tables_probe, database_url=db.url)
-    if observed.error:
-        raise CheckFailure(
-            f"The tables could not be created: {observed.describe_error()}.",
-            "Run the provided cells at the top of the notebook (chapter 01's models) without changing them.",
-        )
-    return db
+tables = shared.tables_fixture("chapter 01's models", require=False)
 
 
 # -- services --------------------------------------------------------------------------------------
@@ -396,22 +336,9 @@ async def expect_ok(response, why_it_failed, page_size: int = 20) -> Any:
 
 def expect_flat(label: str, small: list[str], large: list[str], budget: int, hint: str, rows: str = "authors") -> None:
     """Equal statement counts with the small and the large catalogue, within ``budget``."""
-    small = [" ".join(statement.split()) for statement in small]
-    large = [" ".join(statement.split()) for statement in large]
     sizes = f"{len(AUTHORS) if rows == 'authors' else len(BOOKS)} {rows}"
-    if len(small) != len(large):
-        statement, times = Counter(large).most_common(1)[0] if large else ("", 0)
-        expect(
-            False,
-            f"{label} sent {len(small)} statements with {sizes} in the database and {len(large)} with {LARGE}: "
-            f"the count grows with the data, an N+1. Sent {times} times: {statement[:160]}",
-            hint,
-        )
-    expect(
-        len(small) <= budget,
-        f"{label} sent {len(small)} statements with {sizes} and with {LARGE}: the budget is {budget}. "
-        "Statements: " + " | ".join(statement[:100] for statement in small[:4]),
-        hint,
+    bookshop.expect_flat(
+        label, small, large, budget, hint, sizes=(sizes, str(LARGE)), where=" in the database", shown=(4, 100)
     )
 
 

@@ -25,16 +25,15 @@ import secrets
 import sqlite3
 import textwrap
 import time
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, NamedTuple
 
-import jwt
 import pytest
 
-from grader.checks import CheckFailure, expect, problems
+from grader.checks import CheckFailure, bookshop, expect, problems
+from grader.checks import jwt as forge
 from grader.testing.fixtures import Database
 
 SECRET = secrets.token_urlsafe(32)  # the jwt_secret of every app the checks build
@@ -119,15 +118,10 @@ def second_db(db: Database) -> Database:
 
 # -- the shop: data, HTTP helpers, verdicts ---------------------------------------------------------
 
-AUTHORS = [(1, "Ursula K. Le Guin"), (2, "Octavia E. Butler"), (3, "Ted Chiang"), (4, "N. K. Jemisin")]
-BOOKS = [
-    (1, "A Wizard of Earthsea", 899, 3, 1),
-    (2, "Kindred", 1099, 2, 2),
-    (3, "The Left Hand of Darkness", 1100, 0, 1),
-    (4, "Exhalation", 1800, 5, 3),
-    (5, "The Fifth Season", 1599, 1, 4),
-]
-LARGE = 200  # authors and books in the large catalogue (under selectinload's 500 keys per statement)
+# The first 4 authors and 5 books of the N+1 chapter's catalogue: every author has books.
+AUTHORS = bookshop.CATALOGUE_AUTHORS[:4]
+BOOKS = bookshop.CATALOGUE_BOOKS[:5]
+LARGE = bookshop.LARGE
 PASSWORD = "correct horse battery staple"
 # PASSWORD hashed once with pwdlib's recommended argon2id: customers seeded with it log in without the checks
 # paying for another hash (argon2 costs tens of milliseconds of CPU on purpose).
@@ -158,22 +152,11 @@ class Shop:
 
     # data, written by the grader's own connection
     def fill(self, authors=AUTHORS, books=BOOKS) -> None:
-        connection = sqlite3.connect(self.db.path)
-        try:
-            with connection:
-                connection.executemany("INSERT INTO authors (id, name) VALUES (?, ?)", authors)
-                connection.executemany(
-                    "INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", books
-                )
-        finally:
-            connection.close()
+        bookshop.fill(self.db, authors, books)
 
     def fill_large(self) -> None:
         """Authors and books up to ``LARGE`` (book n by author n)."""
-        self.fill(
-            [(n, f"Author {n}") for n in range(len(AUTHORS) + 1, LARGE + 1)],
-            [(n, f"Book {n}", 1000 + n, n % 7, n) for n in range(len(BOOKS) + 1, LARGE + 1)],
-        )
+        self.fill(*bookshop.grown(AUTHORS, BOOKS))
 
     def add_orders(self, customer_id: int, first: int, last: int) -> None:
         """Orders ``first``..``last`` for the customer, each with two lines (books 1 and 2)."""
@@ -199,26 +182,17 @@ class Shop:
         )
         customer = Customer(id=customer_id, email=email)
         customer.token = self.token(str(customer_id))
-        customer.headers = {"Authorization": f"Bearer {customer.token}"}
+        customer.headers = forge.bearer(customer.token)
         return customer
 
     def stock(self) -> dict[int, int]:
         return {row["id"]: row["stock"] for row in self.db.rows("SELECT id, stock FROM books")}
 
-    @staticmethod
-    def book_json(row) -> dict[str, Any]:
-        book_id, title, price_cents, stock, author_id = row
-        return {"id": book_id, "title": title, "price_cents": price_cents, "stock": stock, "author_id": author_id}
-
     def expected_books(self) -> list[dict[str, Any]]:
-        names = dict(AUTHORS)
-        return [self.book_json(b) | {"author": {"id": b[4], "name": names[b[4]]}} for b in BOOKS]
+        return bookshop.expected_books(AUTHORS, BOOKS)
 
     def expected_authors(self) -> list[dict[str, Any]]:
-        return [
-            {"id": author_id, "name": name, "books": [self.book_json(b) for b in BOOKS if b[4] == author_id]}
-            for author_id, name in AUTHORS
-        ]
+        return bookshop.expected_authors(AUTHORS, BOOKS)
 
     # HTTP
     @staticmethod
@@ -241,15 +215,13 @@ class Shop:
             "Return `Token(access_token=token)`.",
         )
         customer.token = body["access_token"]
-        customer.headers = {"Authorization": f"Bearer {customer.token}"}
+        customer.headers = forge.bearer(customer.token)
         return customer
 
     @staticmethod
     def token(subject: Any, *, minutes: int = 15, key: str = SECRET, **claims: Any) -> str:
         """A token the grader signs itself (``key`` may be a wrong one)."""
-        now = datetime.now(UTC)
-        payload = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=minutes)} | claims
-        return jwt.encode(payload, key, algorithm="HS256")
+        return forge.sign(forge.standard_claims(subject, at=datetime.now(UTC), minutes=minutes, **claims), key)
 
     # verdicts
     @staticmethod
@@ -287,23 +259,7 @@ class Shop:
         label: str, small: list[str], large: list[str], budget: int, sizes: tuple[str, str], hint: str
     ) -> None:
         """Equal statement counts with little data and with much (``sizes`` names both), within ``budget``."""
-        small = [" ".join(statement.split()) for statement in small]
-        large = [" ".join(statement.split()) for statement in large]
-        few, many = sizes
-        if len(small) != len(large):
-            statement, times = Counter(large).most_common(1)[0] if large else ("", 0)
-            expect(
-                False,
-                f"{label} sent {len(small)} statements with {few} and {len(large)} with {many}: the count grows "
-                f"with the data, an N+1. Sent {times} times: {statement[:160]}",
-                hint,
-            )
-        expect(
-            len(small) <= budget,
-            f"{label} sent {len(small)} statements with {few} and with {many}: the budget is {budget}. "
-            "Statements: " + " | ".join(statement[:110] for statement in small[:5]),
-            hint,
-        )
+        bookshop.expect_flat(label, small, large, budget, hint, sizes=sizes)
 
 
 @pytest.fixture

@@ -3,19 +3,9 @@
 import pytest
 
 from grader.checks import expect
+from grader.checks.bookshop import DOMAIN_STATUS
 
 pytestmark = pytest.mark.exercise("ex2")
-
-STATUSES = {
-    "CustomerNotFound": 404,
-    "BookNotFound": 404,
-    "OrderNotFound": 404,
-    "OutOfStock": 409,
-    "EmailTaken": 409,
-    "InvalidCredentials": 401,
-    "InvalidToken": 401,
-    "NotAllowed": 403,
-}
 
 
 @pytest.fixture
@@ -26,7 +16,7 @@ def app_probe(fixtures):
 @pytest.mark.points(2)
 async def test_domain_errors_are_problems(client, shop):
     """each domain exception answers its status as problem details, 401 with WWW-Authenticate"""
-    for name, status in STATUSES.items():
+    for name, status in DOMAIN_STATUS.items():
         response = await client.get(f"/raise/{name}")
         what = f"A route raising {name}"
         body = shop.expect_problem(
