@@ -3,12 +3,14 @@ tokens forged from the grader side, and the probes that call passwords, settings
 
 Probes run in the learner's process and return plain data; every verdict is computed here.
 
-- ``build_app`` (the ``client`` fixture's app) signs with ``KEY`` and gets *now* from a movable clock
-  (``grader.checks.clock``) that starts at the test's ``t0``. ``mode="app"`` is ``create_app`` with
-  every route; ``mode="auth"`` is a bare app with one route, ``GET /probe/me``, that depends only on
-  ``get_current_customer``, so exercise 5 is checked before exercise 6's router exists.
+- ``build_app`` (the ``client`` fixture's app) signs with ``KEY`` (``grader.checks.jwt.TEST_KEY``) and gets
+  *now* from a movable clock (``grader.checks.clock``) that starts at the test's ``t0``. ``mode="app"`` is
+  ``create_app`` with every route; ``mode="auth"`` is a bare app with one route, ``GET /probe/me``, that
+  depends only on ``get_current_customer``, so exercise 5 is checked before exercise 6's router exists.
 - Settings are built with ``Settings.model_construct`` everywhere except in exercise 2's checks, so a
   validator that is not written yet fails exercise 2 only.
+- The shop's rows, the tables, ``t0`` and ``app_kwargs`` are the ones chapters 05 and 07 share
+  (``grader.checks.bookshop``, ``grader.checks.fixtures``).
 - Customers are seeded with a hash made by the grader (``hash_of``) when their password is never
   typed, and with the learner's ``hash_password`` (``learner_hashes``) when a check logs in, so a
   wrong hash format fails the hashing checks, not every login.
@@ -17,35 +19,19 @@ Probes run in the learner's process and return plain data; every verdict is comp
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 import pytest
 
-from grader.checks import CheckFailure, expect
+from grader.checks import bookshop, expect
+from grader.checks import fixtures as shared
 from grader.checks import jwt as forge
-from grader.checks.clock import format_time, move_clock_probe, start_time
+from grader.checks.bookshop import CUSTOMERS, LINES, ORDERS, PASSWORDS, hash_of
+from grader.checks.clock import format_time, move_clock_probe
 
-# The app's signing key in every check: random, 43 bytes, printed in no tutorial.
-KEY = "Qm9va3Nob3AtY2hlY2tzLWtleS0wNS1hYmM3ZjEyZDk"
+KEY = forge.TEST_KEY  # the app's signing key in every check
 OTHER_KEY = "YW5vdGhlci1rZXktb2YtZm9ydHktdHdvLWJ5dGVzLXg"
 CREDENTIALS_BODY = {"detail": "Could not validate credentials"}
-
-AUTHORS = [(1, "Octavia E. Butler")]
-BOOKS = [(1, "Kindred", 999, 5, 1), (2, "Parable of the Sower", 1099, 3, 1), (3, "Dawn", 899, 2, 1)]
-CUSTOMERS = [(1, "Ada", "ada@example.com"), (2, "Grace", "grace@example.com"), (3, "Hedy", "hedy@example.com")]
-PASSWORDS = {1: "Ada's analytical engine", 2: "Grace found the moth", 3: "Hedy hops frequencies"}
-# Orders (id, customer_id) and their lines (id, order_id, book_id, quantity): Grace has orders 1 and 3.
-ORDERS = [(1, 2), (2, 1), (3, 2)]
-LINES = [(1, 1, 3, 1), (2, 2, 1, 2), (3, 3, 2, 1)]
-
-
-@cache
-def hash_of(password: str) -> str:
-    """An argon2id hash made by the grader (pwdlib's recommended hasher), computed once per password."""
-    from pwdlib import PasswordHash
-
-    return PasswordHash.recommended().hash(password)
 
 
 def grader_verifies(password: str, hashed: Any) -> bool:
@@ -77,9 +63,9 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app"):
     """Probe: the app under test, its tables created, signing with ``jwt_secret``, its clock at ``clock_at``."""
     from typing import Annotated
 
-    from fastapi import Depends, FastAPI
-    from pydantic import SecretStr
+    from fastapi import Depends
 
+    from grader.checks.bookshop import auth_settings, bare_app, create_tables
     from grader.checks.clock import parse_time, shared_clock
 
     needed = ["Base", "make_engine", "make_sessionmaker", "Settings", "get_clock"]
@@ -87,26 +73,12 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app"):
     for name in needed:
         if name not in ns:
             raise NameError(f"name {name!r} is not defined (run every cell above the check, in order)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
-    settings = ns["Settings"].model_construct(
-        database_url=database_url,
-        page_size=20,
-        jwt_secret=SecretStr(jwt_secret),
-        jwt_algorithm="HS256",
-        access_token_minutes=15,
-    )
+    await create_tables(ns, database_url)
+    settings = auth_settings(ns, database_url, jwt_secret)
     if mode == "app":
         app = ns["create_app"](settings)
     else:
-        app = FastAPI()
-        app.state.settings = settings
-        app.state.engine = ns["make_engine"](database_url)
-        app.state.sessionmaker = ns["make_sessionmaker"](app.state.engine)
+        app = bare_app(ns, settings, database_url)
 
         async def me(customer: Annotated[object, Depends(ns["get_current_customer"])]):
             return {"id": customer.id, "email": customer.email}
@@ -115,19 +87,6 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app"):
     clock = shared_clock("app", parse_time(clock_at))
     app.dependency_overrides[ns["get_clock"]] = lambda: clock
     return app
-
-
-async def create_tables_probe(ns, database_url):
-    """Probe: create the chapter's tables with the provided models."""
-    for name in ("Base", "make_engine"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def hash_passwords_probe(ns, passwords):
@@ -140,10 +99,7 @@ async def hash_passwords_probe(ns, passwords):
 # -- fixtures ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def t0() -> datetime:
-    """When the test starts, by the app's clock: the real time in whole seconds."""
-    return start_time()
+t0 = shared.t0
 
 
 @pytest.fixture
@@ -157,21 +113,8 @@ def app_probe():
     return build_app
 
 
-@pytest.fixture
-def app_kwargs(db, t0, app_mode) -> dict[str, Any]:
-    return {"database_url": db.url, "jwt_secret": KEY, "clock_at": format_time(t0), "mode": app_mode}
-
-
-@pytest.fixture
-async def tables(learner, db):
-    """The test database with the chapter's tables, ready to seed from the grader side."""
-    observed = await learner.probe(create_tables_probe, database_url=db.url)
-    if observed.error:
-        raise CheckFailure(
-            f"The tables could not be created: {observed.describe_error()}.",
-            "Run the provided cells at the top of the notebook (the models) without changing them.",
-        )
-    return db
+app_kwargs = shared.signed_app_kwargs
+tables = shared.tables_fixture("the models")
 
 
 def expect_accepted(response, what: str, customer_id: int = 1) -> None:
@@ -265,22 +208,18 @@ class Shop:
     async def seed(self, *, with_orders: bool = True, login: tuple[int, ...] = ()) -> None:
         """The shop's rows; customers in ``login`` get the learner's hash of their password."""
         hashes = await self.learner_hashes(list(login)) if login else {}
-        db = self.db
-        for row in AUTHORS:
-            db.execute("INSERT INTO authors (id, name) VALUES (?, ?)", row)
-        for row in BOOKS:
-            db.execute("INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", row)
-        for customer_id, name, email in CUSTOMERS:
-            hashed = hashes.get(customer_id) or hash_of(PASSWORDS[customer_id])
-            db.execute(
-                "INSERT INTO customers (id, name, email, hashed_password, is_admin) VALUES (?, ?, ?, ?, 0)",
-                (customer_id, name, email, hashed),
-            )
-        if with_orders:
-            for row in ORDERS:
-                db.execute("INSERT INTO orders (id, customer_id) VALUES (?, ?)", row)
-            for row in LINES:
-                db.execute("INSERT INTO order_lines (id, order_id, book_id, quantity) VALUES (?, ?, ?, ?)", row)
+        customers = [
+            (customer_id, name, email, hashes.get(customer_id) or hash_of(PASSWORDS[customer_id]), 0)
+            for customer_id, name, email in CUSTOMERS
+        ]
+        bookshop.insert(
+            self.db,
+            authors=bookshop.SHOP_AUTHORS,
+            books=bookshop.SHOP_BOOKS,
+            customers=customers,
+            orders=ORDERS if with_orders else (),
+            lines=LINES if with_orders else (),
+        )
 
     def claims(self, subject: Any = "1", **changes: Any) -> dict[str, Any]:
         """Claims as the app would issue them at ``t0`` (sub, iat, exp = t0 + 15 min), with ``changes``."""

@@ -3,7 +3,7 @@
 import pytest
 
 from grader.checks import expect
-from grader.checks.problems import REQUIRED_MEMBERS, describe
+from grader.checks.problems import PROBLEM_JSON, REQUIRED_MEMBERS, describe
 
 pytestmark = pytest.mark.exercise("ex6")
 
@@ -17,7 +17,6 @@ DOCUMENTED = {
     ("get", "/orders"): (401,),
     ("get", "/orders/{order_id}"): (401, 404, 422),
 }
-PROBLEM_JSON = "application/problem+json"
 PASS_THROUGH_HINT = (
     "Let the route call the service and return: a `try`/`except` that raises HTTPException (or returns a response) "
     "replaces the table's answer with one of its own."
@@ -128,38 +127,21 @@ async def test_domain_errors_reach_the_handlers(client, shop, contract, problem_
 async def route_references(ns):
     """Probe: the routes of `router`, and the names each route function refers to that raise or catch errors."""
     import inspect
-    import types
 
     from fastapi.routing import APIRoute
 
+    from grader.checks.bookshop import DOMAIN_STATUS, code_names
+
     if "router" not in ns:
         raise NameError("name 'router' is not defined")
-    domain = {
-        "CustomerNotFound",
-        "BookNotFound",
-        "OrderNotFound",
-        "OutOfStock",
-        "EmailTaken",
-        "InvalidCredentials",
-        "InvalidToken",
-        "NotAllowed",
-    }
-
-    def names(code):
-        found = set(code.co_names)
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                found |= names(const)
-        return found
-
     routes = []
     for route in ns["router"].routes:
         if not isinstance(route, APIRoute):
             continue
         code = getattr(inspect.unwrap(route.endpoint), "__code__", None)
-        used = names(code) if code is not None else set()
+        used = code_names(code) if code is not None else set()
         flagged = sorted(
-            name for name in used if "HTTPException" in name or name in domain or name == "credentials_error"
+            name for name in used if "HTTPException" in name or name in DOMAIN_STATUS or name == "credentials_error"
         )
         label = f"{'/'.join(sorted(route.methods))} {route.path}"
         routes.append({"route": label, "function": route.endpoint.__name__, "flagged": flagged})

@@ -3,14 +3,16 @@ look at schemas and routes, and the verdicts on what an answer may contain.
 
 Probes run in the learner's process and return plain data; every verdict is computed here.
 
-- ``build_app`` (the ``client`` fixture's app) signs with ``KEY`` and gets *now* from a movable clock
-  that starts at the test's ``t0``, so checks forge tokens instead of logging in (argon2 is slow on
-  purpose). ``mode="app"`` is ``create_app``; ``mode="validation"`` is a bare app with the learner's
-  ``validation_error_handler`` and three probe routes, so exercise 3 is checked before any schema
-  or route of exercises 1, 2, 4 and 5 exists. The same probe also answers two questions about the
-  app instead of returning it: ``action="audit"`` describes every route (its response model, and
-  which ``Response`` classes its endpoint builds), ``action="replay"`` sends one request again with
-  the app's exception let out, to explain a 500.
+- ``build_app`` (the ``client`` fixture's app) signs with ``KEY`` (``grader.checks.jwt.TEST_KEY``) and
+  gets *now* from a movable clock that starts at the test's ``t0``, so checks forge tokens instead of
+  logging in (argon2 is slow on purpose). ``mode="app"`` is ``create_app``; ``mode="validation"`` is
+  a bare app with the learner's ``validation_error_handler`` and three probe routes, so exercise 3 is
+  checked before any schema or route of exercises 1, 2, 4 and 5 exists. The same probe also answers
+  two questions about the app instead of returning it: ``action="audit"`` describes every route (its
+  response model, and which ``Response`` classes its endpoint builds), ``action="replay"`` sends one
+  request again with the app's exception let out, to explain a 500.
+- The shop's rows, the tables, ``t0`` and ``app_kwargs`` are the ones chapters 05 and 07 share
+  (``grader.checks.bookshop``, ``grader.checks.fixtures``).
 - Customers are seeded with argon2id hashes made by the grader (``hash_of``); ``Shop.forbidden``
   lists what a response to a given caller must not contain, for ``grader.checks.pii``.
 """
@@ -19,26 +21,17 @@ from __future__ import annotations
 
 import base64
 import re
-from functools import cache
 from typing import Any
 
 import pytest
 
-from grader.checks import CheckFailure, expect
+from grader.checks import bookshop, expect
+from grader.checks import fixtures as shared
 from grader.checks import jwt as forge
-from grader.checks.clock import format_time, start_time
+from grader.checks.bookshop import CUSTOMERS, LINES, ORDERS, PASSWORDS, hash_of
 from grader.checks.pii import find_leaks, scan_response, summarise
 
-# The app's signing key in every check: random, 43 bytes, printed in no tutorial.
-KEY = "Qm9va3Nob3AtY2hlY2tzLWtleS0wNy1yZXNwb25zZXM"
-
-AUTHORS = [(1, "Octavia E. Butler")]
-BOOKS = [(1, "Kindred", 999, 5, 1), (2, "Parable of the Sower", 1099, 3, 1), (3, "Dawn", 899, 2, 1)]
-CUSTOMERS = [(1, "Ada", "ada@example.com"), (2, "Grace", "grace@example.com"), (3, "Hedy", "hedy@example.com")]
-PASSWORDS = {1: "Ada's analytical engine", 2: "Grace found the moth", 3: "Hedy hops frequencies"}
-# Orders (id, customer_id) and their lines (id, order_id, book_id, quantity): Grace has orders 1 and 3.
-ORDERS = [(1, 2), (2, 1), (3, 2)]
-LINES = [(1, 1, 3, 1), (2, 2, 1, 2), (3, 3, 2, 1)]
+KEY = forge.TEST_KEY  # the app's signing key in every check
 
 CUSTOMER_OUT = {"id", "name", "email"}
 CUSTOMER_PUBLIC = {"id", "name"}
@@ -48,14 +41,6 @@ ERROR_KEYS = {"loc", "msg", "type"}
 PRIVILEGED = {"id", "is_admin", "hashed_password", "customer_id"}
 # The routes of exercise 4; exercise 5's audit covers every other route of the app.
 CUSTOMER_ROUTES = ("POST /customers", "GET /customers/me", "PATCH /customers/me")
-
-
-@cache
-def hash_of(password: str) -> str:
-    """An argon2id hash made by the grader (pwdlib's recommended hasher), computed once per password."""
-    from pwdlib import PasswordHash
-
-    return PasswordHash.recommended().hash(password)
 
 
 # -- probes: run in the learner's process ----------------------------------------------------------
@@ -72,12 +57,13 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
     from typing import Annotated
 
     import httpx
-    from fastapi import Depends, FastAPI, Query
+    from fastapi import Depends, Query
     from fastapi.exceptions import RequestValidationError
     from fastapi.routing import APIRoute
     from fastapi.security import OAuth2PasswordRequestForm
-    from pydantic import BaseModel, ConfigDict, Field, SecretStr
+    from pydantic import BaseModel, ConfigDict, Field
 
+    from grader.checks.bookshop import auth_settings, bare_app, code_names, create_tables
     from grader.checks.clock import parse_time, shared_clock
 
     needed = ["Base", "make_engine", "make_sessionmaker", "Settings", "get_clock"]
@@ -85,19 +71,8 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
     for name in needed:
         if name not in ns:
             raise NameError(f"name {name!r} is not defined (run every cell above the check, in order)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
-    settings = ns["Settings"].model_construct(
-        database_url=database_url,
-        page_size=20,
-        jwt_secret=SecretStr(jwt_secret),
-        jwt_algorithm="HS256",
-        access_token_minutes=15,
-    )
+    await create_tables(ns, database_url)
+    settings = auth_settings(ns, database_url, jwt_secret)
     if mode == "app":
         app = ns["create_app"](settings)
     else:
@@ -123,10 +98,7 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
         async def form_login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
             return {"username": "accepted"}
 
-        app = FastAPI()
-        app.state.settings = settings
-        app.state.engine = ns["make_engine"](database_url)
-        app.state.sessionmaker = ns["make_sessionmaker"](app.state.engine)
+        app = bare_app(ns, settings, database_url)
         app.add_exception_handler(RequestValidationError, ns["validation_error_handler"])
         app.add_api_route("/probe/signup", signup, methods=["POST"])
         app.add_api_route("/probe/items", items, methods=["GET"])
@@ -173,13 +145,6 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
                 return kind(typing.get_args(annotation)[0])
             return "untyped"
 
-        def names_used(code):
-            found = set(code.co_names)
-            for constant in code.co_consts:
-                if isinstance(constant, types.CodeType):
-                    found |= names_used(constant)
-            return found
-
         try:  # FastAPI >= 0.165 keeps included routers as they are; this walks them, with their prefixes
             from fastapi.routing import iter_route_contexts
 
@@ -200,25 +165,12 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
                         "function": getattr(endpoint, "__name__", "?"),
                         "model": None if model is None else getattr(model, "__name__", None) or repr(model),
                         "kind": kind(model),
-                        "builds": sorted(names_used(code) & responses) if code is not None else [],
+                        "builds": sorted(code_names(code) & responses) if code is not None else [],
                     }
                 )
         return routes
     finally:
         await app.state.engine.dispose()
-
-
-async def create_tables_probe(ns, database_url):
-    """Probe: create the chapter's tables with the provided models."""
-    for name in ("Base", "make_engine"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 async def validate_probe(ns, name, data):
@@ -296,10 +248,7 @@ async def orm_dumps_probe(ns, hashed):
 # -- fixtures ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def t0():
-    """When the test starts, by the app's clock: the real time in whole seconds."""
-    return start_time()
+t0 = shared.t0
 
 
 @pytest.fixture
@@ -313,21 +262,8 @@ def app_probe():
     return build_app
 
 
-@pytest.fixture
-def app_kwargs(db, t0, app_mode) -> dict[str, Any]:
-    return {"database_url": db.url, "jwt_secret": KEY, "clock_at": format_time(t0), "mode": app_mode}
-
-
-@pytest.fixture
-async def tables(learner, db):
-    """The test database with the chapter's tables, ready to seed from the grader side."""
-    observed = await learner.probe(create_tables_probe, database_url=db.url)
-    if observed.error:
-        raise CheckFailure(
-            f"The tables could not be created: {observed.describe_error()}.",
-            "Run the provided cells at the top of the notebook (the models) without changing them.",
-        )
-    return db
+app_kwargs = shared.signed_app_kwargs
+tables = shared.tables_fixture("the models")
 
 
 # -- verdicts ------------------------------------------------------------------------------------------
@@ -458,22 +394,15 @@ class Shop:
     # -- rows --------------------------------------------------------------------------------------
     def seed(self, *, customers: bool = True, orders: bool = True) -> None:
         """The catalogue, and (unless told otherwise) the three customers and their orders."""
-        for row in AUTHORS:
-            self.db.execute("INSERT INTO authors (id, name) VALUES (?, ?)", row)
-        for row in BOOKS:
-            self.db.execute("INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", row)
-        if not customers:
-            return
-        for customer_id, name, email in CUSTOMERS:
-            self.db.execute(
-                "INSERT INTO customers (id, name, email, hashed_password, is_admin) VALUES (?, ?, ?, ?, 0)",
-                (customer_id, name, email, hash_of(PASSWORDS[customer_id])),
-            )
-        if orders:
-            for row in ORDERS:
-                self.db.execute("INSERT INTO orders (id, customer_id) VALUES (?, ?)", row)
-            for row in LINES:
-                self.db.execute("INSERT INTO order_lines (id, order_id, book_id, quantity) VALUES (?, ?, ?, ?)", row)
+        rows = [(id_, name, email, hash_of(PASSWORDS[id_]), 0) for id_, name, email in CUSTOMERS] if customers else []
+        bookshop.insert(
+            self.db,
+            authors=bookshop.SHOP_AUTHORS,
+            books=bookshop.SHOP_BOOKS,
+            customers=rows,
+            orders=ORDERS if customers and orders else (),
+            lines=LINES if customers and orders else (),
+        )
 
     def customers(self) -> list[dict[str, Any]]:
         return self.db.rows("SELECT id, name, email, hashed_password, is_admin FROM customers ORDER BY id")

@@ -28,9 +28,8 @@ async def test_email_taken(learner, tables, shop, auth_checks):
     expect(tables.snapshot() == before, "Registering a taken email changed the database.")
 
 
-@pytest.mark.points(1)
-async def test_failures_look_the_same(learner, tables, shop, auth_checks):
-    """an unknown email and a wrong password raise the same InvalidCredentials, with the same message"""
+async def wrong_password_then_unknown_email(learner, tables, shop, auth_checks):
+    """What authenticate did for Ada's email with a wrong password, then for an email nobody has."""
     await shop.seed(with_orders=False, login=(1,))
     observed = await learner.probe(
         auth_checks.authenticate_probe,
@@ -38,7 +37,13 @@ async def test_failures_look_the_same(learner, tables, shop, auth_checks):
         attempts=[["ada@example.com", "not Ada's password"], ["nobody@example.com", "not Ada's password"]],
     )
     expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
-    wrong, unknown = observed.value
+    return observed.value
+
+
+@pytest.mark.points(1)
+async def test_failures_look_the_same(learner, tables, shop, auth_checks):
+    """an unknown email and a wrong password raise the same InvalidCredentials, with the same message"""
+    wrong, unknown = await wrong_password_then_unknown_email(learner, tables, shop, auth_checks)
     expect(
         (wrong["raised"], unknown["raised"]) == ("InvalidCredentials", "InvalidCredentials"),
         f"A wrong password raised {wrong['raised']} and an unknown email raised {unknown['raised']}; expected "
@@ -56,14 +61,7 @@ async def test_failures_look_the_same(learner, tables, shop, auth_checks):
 @pytest.mark.points(1)
 async def test_unknown_email_verifies_a_hash(learner, tables, shop, auth_checks):
     """for an unknown email, authenticate still verifies the password against a hash (same work, same time)"""
-    await shop.seed(with_orders=False, login=(1,))
-    observed = await learner.probe(
-        auth_checks.authenticate_probe,
-        database_url=tables.url,
-        attempts=[["ada@example.com", "not Ada's password"], ["nobody@example.com", "not Ada's password"]],
-    )
-    expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
-    wrong, unknown = observed.value
+    wrong, unknown = await wrong_password_then_unknown_email(learner, tables, shop, auth_checks)
     expect(
         wrong["verifications"] == 1,
         f"For a wrong password authenticate verified {wrong['verifications']} password hashes, expected 1.",

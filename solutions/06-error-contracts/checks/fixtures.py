@@ -4,52 +4,39 @@ Probes run in the learner's process and return plain data; every verdict is comp
 ``grader.checks.problems`` (the RFC 9457 checker and the leak scan).
 
 - ``build_app`` (the ``client`` fixture's app). ``mode="full"`` is ``create_app`` on the test
-  database, signing with ``SECRET``. Every other mode is a bare app with routes that fail in every
-  way the chapter handles (``/raise/{name}`` raises a domain exception, ``/http/{status}`` a
-  Starlette ``HTTPException``, ``/needs-token`` the ``401`` of ``OAuth2PasswordBearer``,
-  ``/only-get`` gives a ``405`` to other methods, ``/signup`` validates a body with a password,
-  ``/crash/{kind}`` raises unexpected exceptions full of secrets) and only the handlers of one
-  exercise registered, so each exercise is checked before the next is written:
+  database, signing with ``SECRET`` (``grader.checks.jwt.TEST_KEY``). Every other mode is a bare app
+  with routes that fail in every way the chapter handles (``/raise/{name}`` raises a domain
+  exception, ``/http/{status}`` a Starlette ``HTTPException``, ``/needs-token`` the ``401`` of
+  ``OAuth2PasswordBearer``, ``/only-get`` gives a ``405`` to other methods, ``/signup`` validates a
+  body with a password, ``/crash/{kind}`` raises unexpected exceptions full of secrets) and only the
+  handlers of one exercise registered, so each exercise is checked before the next is written:
   ``domain`` (ex2), ``http`` (ex3), ``validation`` (ex4), ``unexpected`` (ex5) and ``registered``
   (the learner's own ``register_problem_handlers``).
 - Test modules choose the mode with their ``app_kwargs`` fixture.
 - The shop's customers get argon2id hashes made by the grader, and tokens are signed by the
-  grader with PyJWT and ``SECRET``: chapter 05's code is provided, so nothing here depends on an
-  exercise of this chapter but the one under test.
+  grader (``grader.checks.jwt``) with ``SECRET``: chapter 05's code is provided, so nothing here
+  depends on an exercise of this chapter but the one under test.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from grader.checks import expect
+from grader.checks import bookshop, expect
+from grader.checks import jwt as forge
+from grader.checks.bookshop import DOMAIN_STATUS, PASSWORDS, hash_of
 from grader.checks.problems import describe, json_body, problem_issues
 
-# The app's signing key in every check: random, 43 bytes, printed in no tutorial.
-SECRET = "Y2gwNi1lcnJvci1jb250cmFjdHMtY2hlY2tzLTdmM2E"
+SECRET = forge.TEST_KEY  # the app's signing key in every check
 PROBLEM_MEMBERS = ("type", "title", "status", "detail")
-# The domain exceptions and the status the contract gives each.
-DOMAIN_STATUS = {
-    "CustomerNotFound": 404,
-    "BookNotFound": 404,
-    "OrderNotFound": 404,
-    "OutOfStock": 409,
-    "EmailTaken": 409,
-    "InvalidCredentials": 401,
-    "InvalidToken": 401,
-    "NotAllowed": 403,
-}
 
-AUTHORS = [(1, "Octavia E. Butler")]
 BOOKS = [(1, "Kindred", 999, 5, 1), (2, "Dawn", 899, 0, 1)]  # Dawn is sold out
 # (id, name, email, is_admin): Hedy is an admin.
 CUSTOMERS = [(1, "Ada", "ada@example.com", 0), (2, "Grace", "grace@example.com", 0), (3, "Hedy", "hedy@example.com", 1)]
-PASSWORDS = {1: "Ada's analytical engine", 2: "Grace found the moth", 3: "Hedy hops frequencies"}
 ORDERS = [(1, 2)]  # order 1 is Grace's
 LINES = [(1, 1, 1, 1)]
 
@@ -65,8 +52,10 @@ async def build_app(ns, database_url, mode="full", secret=None):
     from fastapi import HTTPException as FastAPIHTTPException
     from fastapi.exceptions import RequestValidationError
     from fastapi.security import OAuth2PasswordBearer
-    from pydantic import BaseModel, Field, SecretStr, field_validator
+    from pydantic import BaseModel, Field, field_validator
     from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from grader.checks.bookshop import DOMAIN_STATUS, auth_settings, create_tables
 
     def need(*names):
         for name in names:
@@ -75,19 +64,8 @@ async def build_app(ns, database_url, mode="full", secret=None):
 
     if mode == "full":
         need("Base", "make_engine", "Settings", "create_app")
-        engine = ns["make_engine"](database_url)
-        try:
-            async with engine.begin() as connection:
-                await connection.run_sync(ns["Base"].metadata.create_all)
-        finally:
-            await engine.dispose()
-        settings = ns["Settings"].model_construct(
-            database_url=database_url,
-            page_size=20,
-            jwt_secret=SecretStr(secret),
-            jwt_algorithm="HS256",
-            access_token_minutes=15,
-        )
+        await create_tables(ns, database_url)
+        settings = auth_settings(ns, database_url, secret)
         try:
             return ns["create_app"](settings)
         except NotImplementedError as exc:
@@ -95,20 +73,7 @@ async def build_app(ns, database_url, mode="full", secret=None):
                 str(exc) or "create_app calls register_problem_handlers (exercise 5), which is not written yet"
             ) from None
 
-    domain = {
-        name: ns[name]
-        for name in (
-            "CustomerNotFound",
-            "BookNotFound",
-            "OrderNotFound",
-            "OutOfStock",
-            "EmailTaken",
-            "InvalidCredentials",
-            "InvalidToken",
-            "NotAllowed",
-        )
-        if name in ns
-    }
+    domain = {name: ns[name] for name in DOMAIN_STATUS if name in ns}
     app = FastAPI()
 
     @app.get("/raise/{name}")
@@ -301,21 +266,9 @@ async def problem_table(learner) -> dict[str, dict[str, Any]]:
 # -- the shop ------------------------------------------------------------------------------------------
 
 
-@cache
-def hash_of(password: str) -> str:
-    """An argon2id hash made by the grader (pwdlib's recommended hasher), computed once per password."""
-    from pwdlib import PasswordHash
-
-    return PasswordHash.recommended().hash(password)
-
-
 def token_for(customer_id: int, minutes: float = 15) -> str:
     """An access token the app must accept, signed by the grader with the app's key."""
-    import jwt
-
-    now = datetime.now(UTC)
-    claims = {"sub": str(customer_id), "iat": now, "exp": now + timedelta(minutes=minutes)}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+    return forge.sign(forge.standard_claims(str(customer_id), at=datetime.now(UTC), minutes=minutes), SECRET)
 
 
 class Shop:
@@ -329,25 +282,18 @@ class Shop:
         self.db = db
 
     def seed(self) -> None:
-        db = self.db
-        for row in AUTHORS:
-            db.execute("INSERT INTO authors (id, name) VALUES (?, ?)", row)
-        for row in BOOKS:
-            db.execute("INSERT INTO books (id, title, price_cents, stock, author_id) VALUES (?, ?, ?, ?, ?)", row)
-        for customer_id, name, email, is_admin in CUSTOMERS:
-            db.execute(
-                "INSERT INTO customers (id, name, email, hashed_password, is_admin) VALUES (?, ?, ?, ?, ?)",
-                (customer_id, name, email, hash_of(PASSWORDS[customer_id]), is_admin),
-            )
-        for row in ORDERS:
-            db.execute("INSERT INTO orders (id, customer_id) VALUES (?, ?)", row)
-        for row in LINES:
-            db.execute("INSERT INTO order_lines (id, order_id, book_id, quantity) VALUES (?, ?, ?, ?)", row)
+        customers = [
+            (customer_id, name, email, hash_of(PASSWORDS[customer_id]), is_admin)
+            for customer_id, name, email, is_admin in CUSTOMERS
+        ]
+        bookshop.insert(
+            self.db, authors=bookshop.SHOP_AUTHORS, books=BOOKS, customers=customers, orders=ORDERS, lines=LINES
+        )
 
     @staticmethod
     def auth(customer_id: int) -> dict[str, str]:
         """The header that sends a valid token of customer ``customer_id``."""
-        return {"Authorization": f"Bearer {token_for(customer_id)}"}
+        return forge.bearer(token_for(customer_id))
 
     @staticmethod
     def email(customer_id: int) -> str:
