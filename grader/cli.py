@@ -1,4 +1,4 @@
-"""The ``grader`` command line: check, grade, release, report, progress."""
+"""The ``grader`` command line: check, grade, release, gradescope, report, progress."""
 
 from __future__ import annotations
 
@@ -244,6 +244,47 @@ def release(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     console.print(f"released {', '.join(done)} into {course_.release}")
+
+
+@app.command()
+def gradescope(
+    chapter: Annotated[str, typer.Argument(help="The chapter this Gradescope assignment grades.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path("autograder.zip"),
+    course: CourseOption = None,
+) -> None:
+    """Write a Gradescope autograder zip for one chapter (setup.sh, run_autograder, the chapter's tests)."""
+    from grader.gradescope import build_bundle
+
+    course_ = _course(course)
+    try:
+        names = build_bundle(course_, chapter, out)
+    except CourseError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {out} ({len(names)} files): upload it as the autograder of a Gradescope assignment")
+
+
+@app.command("gradescope-run", hidden=True)
+def gradescope_run(
+    chapter: Annotated[str, typer.Argument(help="The chapter to grade the submission as.")],
+    submission: Annotated[Path, typer.Option(help="Gradescope's submission folder.")] = Path("/autograder/submission"),
+    results: Annotated[Path, typer.Option(help="Where to write results.json.")] = Path(
+        "/autograder/results/results.json"
+    ),
+    course: CourseOption = None,
+    isolation: IsolationOption = IsolationMode.AVAILABLE,
+) -> None:
+    """What the bundle's run_autograder runs: grade one submission, write Gradescope's results.json."""
+    from grader.gradescope import grade as grade_for_gradescope
+
+    course_ = _course(course)
+    sandbox = _isolation(isolation, [submission, results.parent])
+    try:
+        result = grade_for_gradescope(course_, chapter, submission, results, Limits(), sandbox)
+    except CourseError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"{result.score:g}/{result.max_score:g} ({result.status.value}); results in {results}")
 
 
 @app.command()

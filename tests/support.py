@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CSV_COLUMNS = ["student_id", "assignment", "score", "max_score", "status", "message"]
 CSV_COLUMNS += ["raw_score", "late_penalty", "seconds_late", "submitted_at", "due_date"]  # late work, after those
+# Gradescope's autograder specification: the top-level keys it reads.
+GRADESCOPE_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "extra_data", "tests"}
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
 
 
@@ -41,12 +43,14 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def run(command: list[str | Path], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str | Path], cwd: Path, timeout: float = 300, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a tool; the returned object carries stdout/stderr for assertion messages."""
     return subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
-        env=tool_env(),
+        env={**tool_env(), **(extra_env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

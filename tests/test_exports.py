@@ -7,13 +7,10 @@ import json
 from pathlib import Path
 
 from report_data import failed, graded, late
-from support import CSV_COLUMNS, grade_cli, gradescope_problems, solution_with_cells_replaced, tail
+from support import CSV_COLUMNS, GRADESCOPE_KEYS, grade_cli, gradescope_problems, solution_with_cells_replaced, tail
 
 from grader.pipeline.exports import GRADESCOPE_TEST_KEYS, gradescope_results, log_records, read_run_log
 from grader.pipeline.write import write_csv
-
-# Gradescope's autograder specification: the top-level keys it reads.
-GRADESCOPE_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "extra_data", "tests"}
 
 
 def test_gradescope_results_keep_only_the_specified_keys():
