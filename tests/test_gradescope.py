@@ -119,8 +119,12 @@ def test_the_released_notebook_gets_zero_with_feedback(run_autograder):
             ],
             "Several notebooks",
         ),
+        (
+            lambda s: (s / f"{CHAPTER}.ipynb").symlink_to(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"),
+            "No notebook",
+        ),
     ],
-    ids=["broken", "other-chapter", "empty", "no-notebook", "two-notebooks"],
+    ids=["broken", "other-chapter", "empty", "no-notebook", "two-notebooks", "symlink-to-the-reference"],
 )
 def test_a_bad_submission_gets_zero_and_a_reason(run_autograder, prepare, message: str):
     document = run_autograder(prepare)
