@@ -222,7 +222,7 @@ def release(
     chapters: Annotated[list[str] | None, typer.Argument(help="Chapters to release; default: all.")] = None,
     course: CourseOption = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if a build would change a file.")
+        bool, typer.Option("--check", help="Write nothing; exit 1 if building or releasing would change a file.")
     ] = False,
 ) -> None:
     """Build solutions/CH/CH.ipynb from CH.md (carried code filled in), then release through nbgrader."""
@@ -231,13 +231,17 @@ def release(
     course_ = _course(course)
     try:
         if check:
-            stale = releasing.check(course_).stale
-            for path in stale:
+            if chapters:
+                console.print("--check checks every chapter: a change in one reaches the chapters that carry it")
+            verdict = releasing.check(course_)
+            for path in verdict.stale:
                 console.print(f"out of date: {path.relative_to(course_.root)}")
-            if stale:
-                console.print("[red]the built files differ from their sources:[/red] run `grader release`")
+            for problem in verdict.unreleased:
+                console.print(problem)
+            if not verdict.clean:
+                console.print("[red]solutions/ or notebooks/ differ from what `grader release` writes:[/red] run it")
                 raise typer.Exit(1)
-            console.print("every built file matches its source")
+            console.print("every built and released file matches its source")
             return
         done = releasing.release(course_, chapters)
     except CourseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_every_chapter_has_a_text_source(course: Course):
 
 
 def test_committed_notebooks_are_what_their_sources_build(course: Course):
-    stale = [path.relative_to(course.root).as_posix() for path in check(course).stale]
+    stale = [path.relative_to(course.root).as_posix() for path in check(course, released=False).stale]
     assert stale == [], "run `uv run grader release` and commit solutions/ and notebooks/"
 
 
@@ -126,17 +127,99 @@ def test_a_fix_in_an_origin_reaches_every_chapter_that_carries_it(course_copy: C
         assert new in text and old not in text, chapter_id
 
 
-def test_the_build_restores_a_carried_cell_edited_by_hand(course_copy: Course):
+def test_a_carried_copy_edited_by_hand_is_refused_not_overwritten(course_copy: Course):
+    """The edit would be lost at the next build: the build names the chapter to make it in."""
+    source = build.source_paths(course_copy)["06-error-contracts"]
     _edit_source(
         course_copy,
         "06-error-contracts",
         "    return async_sessionmaker(engine, expire_on_commit=False)",
         "    return async_sessionmaker(engine)",
     )
-    assert [p.name for p in check(course_copy).stale] == ["06-error-contracts.md"]
+    edited = source.read_text(encoding="utf-8")
+    with pytest.raises(CourseError, match="make_sessionmaker was edited here, but it is carried from 01-persistence"):
+        build.build(course_copy)
+    assert source.read_text(encoding="utf-8") == edited
+
+
+def test_an_origin_changed_since_the_last_build_is_not_taken_for_a_hand_edit(course_copy: Course):
+    _edit_source(
+        course_copy,
+        "01-persistence",
+        "    return async_sessionmaker(engine, expire_on_commit=False)",
+        "    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)",
+    )
     build.write(build.build(course_copy))
-    assert check(course_copy).clean
-    assert "expire_on_commit=False" in course_copy.chapter("06-error-contracts").notebook.read_text(encoding="utf-8")
+    assert check(course_copy, released=False).clean
+    text = course_copy.chapter("06-error-contracts").notebook.read_text(encoding="utf-8")
+    assert "autoflush=False" in text
+
+
+def test_an_answer_cell_cannot_carry_code(course_copy: Course):
+    """Carried code in an answer cell would replace the solution markers and release the answer."""
+    _edit_source(
+        course_copy,
+        "09-capstone",
+        "nbgrader:\n  grade: false\n  grade_id: ex1-database\n",
+        "workbook:\n  carry:\n    01-persistence: [make_sessionmaker]\n"
+        "nbgrader:\n  grade: false\n  grade_id: ex1-database\n",
+    )
+    with pytest.raises(CourseError, match="an answer cell cannot carry code"):
+        build.build(course_copy)
+
+
+def test_a_solution_marker_is_never_taken_as_a_definitions_comment():
+    source = "class A:\n    x = 1\n### BEGIN SOLUTION\n# the answer\ndef f():\n    return 1\n### END SOLUTION\n"
+    assert carry.apply(source, {"f": "def f():\n    return 2"}).splitlines()[2] == "### BEGIN SOLUTION"
+
+
+def test_a_misnamed_source_is_refused(course_copy: Course):
+    source = build.source_paths(course_copy)["09-capstone"]
+    source.rename(source.with_name("capstone.md"))
+    with pytest.raises(
+        CourseError, match=re.escape("09-capstone has no source: write it as 09-capstone/09-capstone.md")
+    ):
+        build.build(course_copy)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "  grade_id: models\n",
+            "  grade_id: models\n  oops: [\n",
+            "06-error-contracts.md: not a readable chapter source",
+        ),
+        (
+            "    01-persistence: [make_engine, make_sessionmaker,",
+            "    01-persistence: make_engine\n    00-x: [make_sessionmaker,",
+            "maps each origin chapter to a list of names",
+        ),
+    ],
+    ids=["yaml-typo", "carry-not-a-list"],
+)
+def test_a_typo_in_a_source_is_named_not_a_traceback(course_copy: Course, old: str, new: str, message: str):
+    _edit_source(course_copy, "06-error-contracts", old, new)
+    with pytest.raises(CourseError, match=message):
+        build.build(course_copy)
+
+
+def test_a_chapter_folder_must_be_named_nn_name(course_copy: Course):
+    source = build.source_paths(course_copy)["00-orientation"]
+    folder = course_copy.source / "1.5-extra"
+    folder.mkdir()
+    shutil.copy2(source, folder / "1.5-extra.md")
+    with pytest.raises(CourseError, match="name it NN-name"):
+        build.build(course_copy)
+
+
+def test_check_compares_the_released_notebooks_too(course_copy: Course):
+    released = course_copy.release / "00-orientation" / "00-orientation.ipynb"
+    assert release(course_copy) and check(course_copy).clean
+    released.write_text(released.read_text(encoding="utf-8").replace("Orientation", "Orientatoin"), encoding="utf-8")
+    assert check(course_copy).unreleased == [
+        "differs from a fresh release: notebooks/00-orientation/00-orientation.ipynb"
+    ]
 
 
 def test_carrying_a_name_the_origin_does_not_write_is_refused(course_copy: Course):
@@ -239,6 +322,16 @@ def test_tests_of_an_exercise_without_a_check_cell_are_refused(course_copy: Cour
     extra = course_copy.source / "00-orientation" / "hidden_tests" / "test_ex9_hidden.py"
     extra.write_text("import pytest\n\n\n@pytest.mark.exercise('ex9')\nasync def test_x():\n    pass\n")
     with pytest.raises(CourseError, match="tests of ex9 but no check cell"):
+        build.build(course_copy)
+
+
+def test_test_classes_and_syntax_errors_in_tests_are_named(course_copy: Course):
+    extra = course_copy.source / "00-orientation" / "hidden_tests" / "test_ex1_more_hidden.py"
+    extra.write_text("import pytest\n\n\nclass TestGroup:\n    async def test_x(self):\n        pass\n")
+    with pytest.raises(CourseError, match="checks are module-level functions"):
+        build.build(course_copy)
+    extra.write_text("def test_x(:\n")
+    with pytest.raises(CourseError, match=re.escape("test_ex1_more_hidden.py: line 1")):
         build.build(course_copy)
 
 

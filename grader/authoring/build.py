@@ -7,7 +7,7 @@ prose, code, and nbgrader's metadata on each cell. The build, chapter by chapter
    and collapses it (``jupyter.source_hidden``), so the text source always shows what runs;
 2. sets each check cell's nbgrader ``points`` to the sum of its exercise's test markers
    (``grader.authoring.points``), so a point value is written once, on the test;
-3. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), with stable cell ids;
+3. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), each cell id taken from its grade_id;
 4. writes the files a chapter generates from its cells (``workbook.generates`` in the notebook's
    metadata: chapter 08's ``checks/reference_app.py``).
 
@@ -17,13 +17,14 @@ It writes only what changed, and ``check`` reports what a build would change wit
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jupytext
 import nbformat
-from jupytext.config import JupytextConfiguration, load_jupytext_config
+from jupytext.config import JupytextConfiguration, load_jupytext_configuration_file
 from nbformat import NotebookNode
 
 from grader.authoring import carry, points
@@ -32,6 +33,10 @@ from grader.errors import CourseError
 
 SOURCE_SUFFIX = ".md"
 SOURCE_FORMAT = "md:myst"
+CONFIG_FILE = "jupytext.toml"
+# Chapters are built in the order of their folder names, so numbers are zero-padded: 02 before 10.
+CHAPTER_ID = re.compile(r"^[0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$")
+CELL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 @dataclass
@@ -49,18 +54,41 @@ class BuiltChapter:
 
 
 def source_paths(course: Course) -> dict[str, Path]:
-    """Every chapter source ``<source>/CH/CH.md``, by chapter id, in course order."""
+    """Every chapter source ``<source>/CH/CH.md``, by chapter id, in course order.
+
+    Once one chapter has a source, every chapter folder must have one, named after the folder: a
+    renamed or missing source would otherwise leave its notebook unbuilt without a word.
+    """
     if not course.source.is_dir():
         return {}
     found = {p.parent.name: p for p in course.source.glob(f"*/*{SOURCE_SUFFIX}") if p.stem == p.parent.name}
+    if not found:
+        return {}
+    folders = {p.parent.name for p in course.source.glob("*/*.ipynb")} | {
+        p.parent.name for p in course.source.glob(f"*/*{SOURCE_SUFFIX}")
+    }
+    for folder in sorted(folders - set(found)):
+        raise CourseError(f"{course.source_directory}/{folder} has no source: write it as {folder}/{folder}.md")
+    for chapter_id in found:
+        if not CHAPTER_ID.match(chapter_id):
+            raise CourseError(f"chapter folder {chapter_id!r}: name it NN-name (two digits, lower-case words)")
     return dict(sorted(found.items()))
 
 
 def _config(course: Course) -> JupytextConfiguration:
-    config = load_jupytext_config(str(course.source / "any.ipynb"))
-    if config is None:
-        raise CourseError(f"{course.source} has no jupytext.toml: the chapters' text format is not configured")
-    return config
+    """The chapters' jupytext configuration: exactly ``<source>/jupytext.toml``, nothing inherited."""
+    path = course.source / CONFIG_FILE
+    if not path.is_file():
+        raise CourseError(f"{path} is missing: it says how chapter sources pair with their notebooks")
+    return load_jupytext_configuration_file(str(path))
+
+
+def _read_source(path: Path, config: JupytextConfiguration) -> NotebookNode:
+    try:
+        return jupytext.read(path, fmt=SOURCE_FORMAT, config=config)
+    except Exception as error:  # jupytext raises YAML, JSON and its own errors, with long tracebacks
+        summary = " ".join(str(error).split())[:300]
+        raise CourseError(f"{path}: not a readable chapter source ({type(error).__name__}: {summary})") from None
 
 
 def _grade_id(cell: NotebookNode) -> str | None:
@@ -74,34 +102,91 @@ def _is_reference(cell: NotebookNode) -> bool:
 
 
 def _carry_spec(cell: NotebookNode) -> dict[str, list[str]]:
-    return dict(cell.get("metadata", {}).get("workbook", {}).get("carry", {}))
+    spec = cell.get("metadata", {}).get("workbook", {}).get("carry", {})
+    well_formed = isinstance(spec, dict) and all(
+        isinstance(names, list) and all(isinstance(name, str) for name in names) for names in spec.values()
+    )
+    if not well_formed:
+        raise CourseError(
+            f"cell {_grade_id(cell)!r}: workbook.carry maps each origin chapter to a list of names, "
+            f"as in `01-persistence: [make_engine, Base]`; found {spec!r}"
+        )
+    return dict(spec)
+
+
+def _where(chapter_id: str, cell: NotebookNode) -> str:
+    return f"{chapter_id}, cell {_grade_id(cell)!r}"
 
 
 def _carried_text(chapter_id: str, cell: NotebookNode, origins: dict[str, Origin]) -> dict[str, str]:
     taken: dict[str, str] = {}
     for origin_id, names in _carry_spec(cell).items():
-        where = f"{chapter_id}, cell {_grade_id(cell)!r}"
         if origin_id not in origins:
-            raise CourseError(f"{where}: carries from {origin_id!r}, which is not an earlier chapter")
+            raise CourseError(
+                f"{_where(chapter_id, cell)}: carries from {origin_id!r}, which is not an earlier chapter"
+            )
         origin = origins[origin_id]
         for name in names:
+            if name in taken:
+                raise CourseError(f"{_where(chapter_id, cell)}: carries {name!r} twice")
             if name not in origin.definitions:
-                raise CourseError(f"{where}: {origin_id} defines no {name!r} in its reference cells")
+                raise CourseError(f"{_where(chapter_id, cell)}: {origin_id} defines no {name!r} in its reference cells")
             if name in origin.carried:
-                raise CourseError(f"{where}: {origin_id} carries {name!r} itself; name the chapter that writes it")
+                raise CourseError(
+                    f"{_where(chapter_id, cell)}: {origin_id} carries {name!r} itself; name the chapter that writes it"
+                )
             taken[name] = origin.definitions[name]
     return taken
 
 
-def _fill_carried_cells(chapter_id: str, notebook: NotebookNode, origins: dict[str, Origin]) -> None:
+def _origin_of_name(cell: NotebookNode, name: str) -> str:
+    return next(origin for origin, names in _carry_spec(cell).items() if name in names)
+
+
+def _refuse_hand_edits(chapter_id: str, cell: NotebookNode, built: NotebookNode | None, taken: dict[str, str]) -> None:
+    """A carried definition edited in this chapter's source since the last build would be lost: refuse.
+
+    The last build's notebook tells a hand edit (source differs from it) from an origin that changed
+    (source still equal to it, origin not).
+    """
+    if built is None:
+        return
+    before = carry.definitions(built.source)
+    now = carry.definitions(cell.source)
+    for name, text in taken.items():
+        if name in now and name in before and now[name] not in (before[name], text):
+            origin = _origin_of_name(cell, name)
+            raise CourseError(
+                f"{_where(chapter_id, cell)}: {name} was edited here, but it is carried from {origin}: "
+                f"make the change in {origin}'s source (or drop {name} from this cell's carry list "
+                "to make it this chapter's own)"
+            )
+
+
+def _fill_carried_cells(
+    chapter_id: str, notebook: NotebookNode, origins: dict[str, Origin], previous: dict[str, NotebookNode]
+) -> None:
     for cell in notebook.cells:
         if cell.cell_type != "code" or not _carry_spec(cell):
             continue
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            raise CourseError(f"{_where(chapter_id, cell)}: an answer cell cannot carry code (it would be released)")
         try:
-            cell.source = carry.apply(cell.source, _carried_text(chapter_id, cell, origins))
+            taken = _carried_text(chapter_id, cell, origins)
+            _refuse_hand_edits(chapter_id, cell, previous.get(_grade_id(cell) or ""), taken)
+            cell.source = carry.apply(cell.source, taken)
         except carry.CarryError as error:
-            raise CourseError(f"{chapter_id}, cell {_grade_id(cell)!r}: {error}") from None
+            raise CourseError(f"{_where(chapter_id, cell)}: {error}") from None
         cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+
+
+def _previous_build(path: Path) -> dict[str, NotebookNode]:
+    """The cells of the notebook the last build wrote, by grade_id (none if it is missing or unreadable)."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception:  # a first build, or a notebook damaged by hand: nothing to compare with
+        return {}
+    return {_grade_id(cell): cell for cell in notebook.cells if _grade_id(cell)}
 
 
 def _set_check_points(chapter_id: str, directory: Path, notebook: NotebookNode) -> None:
@@ -153,8 +238,14 @@ def _notebook_text(chapter_id: str, notebook: NotebookNode) -> str:
     released = nbformat.from_dict(json.loads(json.dumps(notebook)))
     released.metadata.pop("jupytext", None)
     released.nbformat, released.nbformat_minor = 4, 5
-    for position, cell in enumerate(released.cells):
-        cell.id = f"{chapter_id[:2]}-{position:03d}"
+    free = 0
+    for cell in released.cells:
+        grade_id = _grade_id(cell)
+        if grade_id:
+            cell.id = CELL_ID_UNSAFE.sub("-", grade_id)[:64]
+        else:  # numbered among the free cells only, so adding a cell renumbers few others
+            free += 1
+            cell.id = f"{chapter_id[:2]}-free-{free:02d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nbformat.validate(released)
@@ -184,9 +275,10 @@ def build(course: Course) -> list[BuiltChapter]:
     origins: dict[str, Origin] = {}
     built = []
     for chapter_id, source in sources.items():
-        notebook = jupytext.read(source, fmt=SOURCE_FORMAT, config=config)
+        notebook = _read_source(source, config)
         notebook.metadata.setdefault("workbook", {})["chapter"] = chapter_id
-        _fill_carried_cells(chapter_id, notebook, origins)
+        previous = _previous_build(source.parent / f"{chapter_id}.ipynb")
+        _fill_carried_cells(chapter_id, notebook, origins, previous)
         _set_check_points(chapter_id, source.parent, notebook)
         _normalise(notebook)
         origins[chapter_id] = _origin_of(notebook)

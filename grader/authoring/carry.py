@@ -57,6 +57,11 @@ def _defined_name(node: ast.stmt) -> str | None:
     return target.id if isinstance(target, ast.Name) else None
 
 
+def _is_plain_comment(line: str) -> bool:
+    """A comment that belongs to the statement below it: not a magic, not an nbgrader marker."""
+    return line.lstrip().startswith("#") and not line.startswith("%") and not MARKER.match(line)
+
+
 def blocks(source: str) -> list[Block]:
     """The top-level blocks of a cell; IPython magics (``%%writefile``) are read as comments."""
     lines = source.splitlines()
@@ -69,7 +74,7 @@ def blocks(source: str) -> list[Block]:
     for node in tree.body:
         decorators = getattr(node, "decorator_list", [])
         start = (decorators[0].lineno if decorators else node.lineno) - 1
-        while start > 0 and lines[start - 1].lstrip().startswith("#") and not lines[start - 1].startswith("%"):
+        while start > 0 and _is_plain_comment(lines[start - 1]):
             start -= 1
         found.append(Block(_defined_name(node), start, node.end_lineno or node.lineno))
     return found

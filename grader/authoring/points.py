@@ -36,8 +36,14 @@ def _marks(expressions: list[ast.expr], where: str) -> dict[str, object]:
 
 def _module_marks(tree: ast.Module, where: str) -> dict[str, object]:
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
-            values = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(getattr(target, "id", None) == "pytestmark" for target in targets):
+            values = value.elts if isinstance(value, ast.List | ast.Tuple) else [value]
             return _marks(values, where)
     return {}
 
@@ -46,9 +52,14 @@ def exercise_points(test_files: list[Path]) -> dict[str, float]:
     """Each exercise's points: the sum over every test of these files (visible and hidden)."""
     totals: Counter[str] = Counter()
     for path in test_files:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as error:
+            raise CourseError(f"{path}: line {error.lineno}: {error.msg}") from None
         module = _module_marks(tree, path.name)
         for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                raise CourseError(f"{path.name}::{node.name}: checks are module-level functions, not test classes")
             if not (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")):
                 continue
             marks = {**module, **_marks(node.decorator_list, f"{path.name}::{node.name}")}
