@@ -214,6 +214,9 @@ def test_a_chapter_folder_must_be_named_nn_name(course_copy: Course):
 
 
 def test_check_compares_the_released_notebooks_too(course_copy: Course):
+    for chapter_id in course_copy.chapter_ids[2:]:  # two chapters (they carry nothing) are enough here
+        shutil.rmtree(course_copy.source / chapter_id)
+    course_copy = Course.at(course_copy.root)
     released = course_copy.release / "00-orientation" / "00-orientation.ipynb"
     assert release(course_copy) and check(course_copy).clean
     released.write_text(released.read_text(encoding="utf-8").replace("Orientation", "Orientatoin"), encoding="utf-8")
