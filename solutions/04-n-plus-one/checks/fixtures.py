@@ -78,17 +78,12 @@ async def build_app(ns, database_url, factory="create_app", page_size=20, revers
     from fastapi import Depends
     from sqlalchemy import event
 
-    from grader.checks.bookshop import bare_app
+    from grader.checks.bookshop import bare_app, create_tables
 
     for name in ("Base", "make_engine", "make_sessionmaker", "Settings"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined (run the provided cells at the top)")
-    engine = ns["make_engine"](database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-    finally:
-        await engine.dispose()
+    await create_tables(ns, database_url)
 
     settings = ns["Settings"](database_url=database_url, page_size=page_size)
     if factory == "create_app":
