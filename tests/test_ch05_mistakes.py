@@ -42,6 +42,12 @@ class Mistake(NamedTuple):
     message: tuple[str, ...]  # fragments the first failing check's output must contain
 
 
+# argon2 called straight from the async services: every other request waits for each hash.
+HASH_ON_THE_LOOP = ("hashed = await asyncio.to_thread(hash_password, password)", "hashed = hash_password(password)")
+VERIFY_ON_THE_LOOP = (
+    "password_ok = await asyncio.to_thread(verify_password, password, hashed)",
+    "password_ok = verify_password(password, hashed)",
+)
 # The verifier reads the algorithm from the token's header (and so accepts HS512, and chokes on alg none).
 ALGORITHM_FROM_HEADER = (
     "algorithms=[settings.jwt_algorithm],",
@@ -89,11 +95,11 @@ CUSTOMER_CACHE = (
 # The service says which of the two was wrong, and the route passes that on.
 TELLING_SERVICE = (
     """    hashed = customer.hashed_password if customer is not None else DUMMY_HASH
-    password_ok = verify_password(password, hashed)
+    password_ok = await asyncio.to_thread(verify_password, password, hashed)
     if customer is None or not password_ok:
         raise InvalidCredentials("incorrect email or password")""",
     """    hashed = customer.hashed_password if customer is not None else DUMMY_HASH
-    password_ok = verify_password(password, hashed)
+    password_ok = await asyncio.to_thread(verify_password, password, hashed)
     if customer is None:
         raise InvalidCredentials("no customer has this email")
     if not password_ok:
@@ -235,6 +241,16 @@ MISTAKES = {
         {"ex6-solution": edited("ex6-solution", *FORBIDDEN_ORDER)},
         ("test_other_customers_order_is_404",),
         ("answered 403, expected 404", "A 403 confirms that order 1 exists"),
+    ),
+    "argon2 run on the event loop": Mistake(
+        {"ex4-solution": edited("ex4-solution", HASH_ON_THE_LOOP, VERIFY_ON_THE_LOOP)},
+        ("test_hashing_runs_off_the_event_loop",),
+        ("While two authenticate calls were hashing", "the event loop was busy hashing", "asyncio.to_thread"),
+    ),
+    "registration hashes on the event loop": Mistake(
+        {"ex4-solution": edited("ex4-solution", HASH_ON_THE_LOOP)},
+        ("test_hashing_runs_off_the_event_loop",),
+        ("While two register_customer calls were hashing", "the event loop was busy hashing"),
     ),
     "tutorial key accepted": Mistake(
         {"ex2-solution": edited("ex2-solution", LENGTH_ONLY)},

@@ -69,7 +69,7 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app"):
     from grader.checks.clock import parse_time, shared_clock
 
     needed = ["Base", "make_engine", "make_sessionmaker", "Settings", "get_clock"]
-    needed += ["create_app"] if mode == "app" else ["get_current_customer"]
+    needed += {"app": ["create_app"], "auth": ["get_current_customer"]}.get(mode, ["UnitOfWork"])
     for name in needed:
         if name not in ns:
             raise NameError(f"name {name!r} is not defined (run every cell above the check, in order)")
@@ -77,13 +77,33 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app"):
     settings = auth_settings(ns, database_url, jwt_secret)
     if mode == "app":
         app = ns["create_app"](settings)
-    else:
+    elif mode == "auth":
         app = bare_app(ns, settings, database_url)
 
         async def me(customer: Annotated[object, Depends(ns["get_current_customer"])]):
             return {"id": customer.id, "email": customer.email}
 
         app.add_api_route("/probe/me", me, methods=["GET"])
+    else:  # "services": exercise 4's services behind routes, before exercise 6's router exists
+        app = bare_app(ns, settings, database_url)
+
+        async def log_in(body: dict):
+            customer = await ns["authenticate"](
+                ns["UnitOfWork"](app.state.sessionmaker), body["email"], body["password"]
+            )
+            return {"id": customer.id}
+
+        async def register(body: dict):
+            uow = ns["UnitOfWork"](app.state.sessionmaker)
+            customer = await ns["register_customer"](uow, body["name"], body["email"], body["password"])
+            return {"id": customer.id}
+
+        async def ping():
+            return {}
+
+        app.add_api_route("/probe/login", log_in, methods=["POST"])
+        app.add_api_route("/probe/register", register, methods=["POST"])
+        app.add_api_route("/probe/ping", ping, methods=["GET"])
     clock = shared_clock("app", parse_time(clock_at))
     app.dependency_overrides[ns["get_clock"]] = lambda: clock
     return app
@@ -104,7 +124,8 @@ t0 = shared.t0
 
 @pytest.fixture
 def app_mode() -> str:
-    """``app`` (create_app) or ``auth`` (only get_current_customer); test modules override it."""
+    """``app`` (create_app), ``auth`` (only get_current_customer) or ``services`` (exercise 4's services behind
+    plain routes); test modules override it."""
     return "app"
 
 

@@ -1,5 +1,8 @@
 """Exercise 4: register_customer and authenticate."""
 
+import asyncio
+import time
+
 import pytest
 
 from grader.checks import expect
@@ -7,6 +10,12 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex4")
 
 NEW = {"name": "Katherine", "email": "katherine@example.com", "password": "Katherine computes orbits"}
+
+
+@pytest.fixture
+def app_mode() -> str:
+    """The services behind plain routes (the `client` fixture's app), so the grader times them over HTTP."""
+    return "services"
 
 
 async def login_attempts(learner, db, auth_checks, attempts):
@@ -88,3 +97,59 @@ async def test_authenticate(learner, tables, shop, auth_checks):
         "expected InvalidCredentials.",
         "Raise InvalidCredentials when verify_password returns False.",
     )
+
+
+async def timed(request) -> tuple[object, float]:
+    started = time.perf_counter()
+    response = await request
+    return response, time.perf_counter() - started
+
+
+async def wait_while_hashing(client, service: str, call) -> tuple[float, float]:
+    """(seconds one call takes alone, the shortest wait of a request that does nothing while two calls run).
+
+    A blocked loop answers nothing until the hashing is done, in every trial; the best of three trials
+    keeps a busy machine from passing for a blocked loop."""
+    response, _ = await timed(call())
+    expect(
+        response.status_code == 200,
+        f"{service} could not serve a valid request: it answered {response.status_code} {response.text[:200]}.",
+        "The other checks of this exercise say what is wrong with it; fix those first.",
+    )
+    alone = min([(await timed(call()))[1] for _ in range(2)])
+    waits = []
+    for _ in range(3):
+        in_flight = [asyncio.create_task(call()) for _ in range(2)]
+        await asyncio.sleep(alone / 4)  # both calls are hashing now
+        waits.append((await timed(client.get("/probe/ping")))[1])
+        await asyncio.gather(*in_flight)
+    return alone, min(waits)
+
+
+# Below this a call has no hashing worth moving off the loop (a fast hash fails the argon2 checks instead).
+NOTHING_TO_WAIT_FOR = 0.02
+
+
+@pytest.mark.points(1)
+async def test_hashing_runs_off_the_event_loop(client, tables, shop):
+    """while register_customer and authenticate hash a password, the app answers other requests"""
+    await shop.seed(with_orders=False, login=(1,))
+    ada = {"email": "ada@example.com", "password": shop.PASSWORDS[1]}
+    emails = (f"reader{n}@example.com" for n in range(100))
+
+    def log_in():
+        return client.post("/probe/login", json=ada)
+
+    def register():
+        return client.post("/probe/register", json={"name": "Reader", "email": next(emails), "password": "read on"})
+
+    for service, call in (("authenticate", log_in), ("register_customer", register)):
+        alone, waited = await wait_while_hashing(client, service, call)
+        expect(
+            alone < NOTHING_TO_WAIT_FOR or waited < alone / 2,
+            f"While two {service} calls were hashing, a request that does nothing waited {waited * 1000:.0f} ms "
+            f"(one {service} call alone takes {alone * 1000:.0f} ms): the event loop was busy hashing, so every "
+            "other request of the app waited too.",
+            "argon2 is CPU work: it blocks the thread that runs it, here the one thread that serves every request. "
+            "`asyncio.to_thread(function, *args)` runs a function in a worker thread and can be awaited.",
+        )

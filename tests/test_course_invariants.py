@@ -1,0 +1,74 @@
+"""Course invariants that a graded check cannot hold for every chapter, held over the reference code.
+
+A rule taught in one chapter is kept by every later chapter's reference code, given apps and carried
+code (shared/design/CURRICULUM.md). Carried code is the origin's to the letter (tests/test_authoring.py);
+these tests hold what later chapters write themselves.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import nbformat
+import pytest
+from support import chapter_ids
+
+from grader.authoring import carry
+from grader.course import Course
+
+# Chapter 05 teaches that argon2 runs off the event loop; its graded check measures it over HTTP.
+HASHING_FROM = "05"
+HASHING = {"hash_password", "verify_password", "hash", "verify", "verify_and_update"}
+# The test kit of chapter 08 hashes test data in fixtures, with a hasher a thousand times cheaper:
+# no request is being served there.
+NOT_REQUEST_CODE = {"testkit"}
+
+
+def _reference_trees(course: Course, chapter_id: str) -> list[tuple[str, ast.Module]]:
+    notebook = nbformat.read(course.chapter(chapter_id).notebook, 4)
+    trees = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("grade") or not (meta.get("solution") or meta.get("locked")):
+            continue
+        source = "\n".join(
+            "#" + line if line.startswith("%") else line for line in carry.reference_text(cell.source).splitlines()
+        )
+        try:
+            trees.append((meta["grade_id"], ast.parse(source)))
+        except SyntaxError:
+            continue  # an INI file or a Mako template written by %%writefile
+    return trees
+
+
+def _hashing_on_the_loop(tree: ast.Module) -> list[str]:
+    """Calls of a password-hashing function made directly inside an ``async def``."""
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call):
+                callee = node.func
+                name = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", None)
+                if name in HASHING:
+                    found.append(f"{function.name}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("hashing_chapter", [c for c in chapter_ids() if c[:2] >= HASHING_FROM])
+def test_argon2_runs_off_the_event_loop_in_every_chapter_that_hashes(course: Course, hashing_chapter: str):
+    blocking = [
+        f"{grade_id}: {call}"
+        for grade_id, tree in _reference_trees(course, hashing_chapter)
+        if grade_id not in NOT_REQUEST_CODE
+        for call in _hashing_on_the_loop(tree)
+    ]
+    assert blocking == [], f"{hashing_chapter} hashes on the event loop (use asyncio.to_thread): {blocking}"
+
+
+def test_the_blocking_detector_sees_a_blocking_call():
+    tree = ast.parse("async def log_in(p, h):\n    return verify_password(p, h)\n")
+    assert _hashing_on_the_loop(tree) == ["log_in: verify_password(p, h)"]
+    tree = ast.parse("async def log_in(p, h):\n    return await asyncio.to_thread(verify_password, p, h)\n")
+    assert _hashing_on_the_loop(tree) == []
