@@ -57,8 +57,11 @@ UOW_HEAD = """
 class UnitOfWork:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
+        self.session = None
 
     async def __aenter__(self) -> "UnitOfWork":
+        if self.session is not None:
+            raise RuntimeError("already open")
         self.session = self.sessionmaker()
         self.customers = CustomerRepository(self.session)
         self.books = BookRepository(self.session)
@@ -79,6 +82,7 @@ COMMIT_ON_EXIT = (
     async def __aexit__(self, exc_type, exc, tb) -> None:
         await self.session.commit()  # save whatever was done
         await self.session.close()
+        self.session = None
 """
 )
 
@@ -90,7 +94,22 @@ SWALLOWING_EXIT = (
         if exc_type is not None:
             await self.rollback()
         await self.session.close()
+        self.session = None
         return True  # the error is handled: rolled back
+"""
+)
+
+# No guard: entering an open unit of work opens a second session in place of the first.
+REENTRANT = (
+    UOW_HEAD.replace('        if self.session is not None:\n            raise RuntimeError("already open")\n', "")
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                await self.rollback()
+        finally:
+            await self.session.close()
+            self.session = None
 """
 )
 
@@ -248,6 +267,11 @@ MISTAKES = {
             "test_post_order_unknown_customer_or_book",
         ),
         ("and the author is in the database", "committed (or failed to roll back) on the way out"),
+    ),
+    "unit of work entered while open": Mistake(
+        {"ex2-solution": REENTRANT},
+        ("test_open_once_at_a_time",),
+        ("inside an open `async with uow:` block was entered, expected RuntimeError", "refuse when `self.session`"),
     ),
     "__aexit__ returns True": Mistake(
         {"ex2-solution": SWALLOWING_EXIT},

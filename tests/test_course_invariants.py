@@ -16,6 +16,10 @@ from support import chapter_ids
 from grader.authoring import carry
 from grader.course import Course
 
+# Chapter 03 teaches a unit of work that is open once at a time (entering it while open raises).
+UNIT_OF_WORK_FROM = "03"
+# Chapter 04 teaches query loading on plain sessions (chapter 02's style): it has no unit of work.
+NO_UNIT_OF_WORK = {"04-n-plus-one"}
 # Chapter 05 teaches that argon2 runs off the event loop; its graded check measures it over HTTP.
 HASHING_FROM = "05"
 HASHING = {"hash_password", "verify_password", "hash", "verify", "verify_and_update"}
@@ -72,3 +76,42 @@ def test_the_blocking_detector_sees_a_blocking_call():
     assert _hashing_on_the_loop(tree) == ["log_in: verify_password(p, h)"]
     tree = ast.parse("async def log_in(p, h):\n    return await asyncio.to_thread(verify_password, p, h)\n")
     assert _hashing_on_the_loop(tree) == []
+
+
+def _unit_of_work_guards(tree: ast.Module) -> dict[str, bool] | None:
+    """For a ``class UnitOfWork`` in ``tree``: does ``__aenter__`` raise RuntimeError, does ``__aexit__``
+    set ``self.session = None``? None when the tree defines no such class."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "UnitOfWork":
+            methods = {m.name: m for m in node.body if isinstance(m, ast.AsyncFunctionDef | ast.FunctionDef)}
+            enter, leave = methods.get("__aenter__"), methods.get("__aexit__")
+            refuses = enter is not None and any(
+                isinstance(n, ast.Raise) and "RuntimeError" in ast.unparse(n) for n in ast.walk(enter)
+            )
+            resets = leave is not None and any(
+                isinstance(n, ast.Assign) and ast.unparse(n) == "self.session = None" for n in ast.walk(leave)
+            )
+            return {"refuses a second entry": refuses, "closes to None": resets}
+    return None
+
+
+@pytest.mark.parametrize(
+    "uow_chapter", [c for c in chapter_ids() if c[:2] >= UNIT_OF_WORK_FROM and c not in NO_UNIT_OF_WORK]
+)
+def test_every_unit_of_work_is_open_once_at_a_time(course: Course, uow_chapter: str):
+    found = [
+        (grade_id, guards)
+        for grade_id, tree in _reference_trees(course, uow_chapter)
+        if (guards := _unit_of_work_guards(tree)) is not None
+    ]
+    assert found, f"{uow_chapter} defines no UnitOfWork"
+    for grade_id, guards in found:
+        assert all(guards.values()), f"{uow_chapter}, cell {grade_id}: {guards}"
+
+
+def test_the_unit_of_work_detector_sees_a_missing_guard():
+    tree = ast.parse(
+        "class UnitOfWork:\n    async def __aenter__(self):\n        self.session = 1\n"
+        "    async def __aexit__(self, *exc):\n        await self.session.close()\n"
+    )
+    assert _unit_of_work_guards(tree) == {"refuses a second entry": False, "closes to None": False}

@@ -140,7 +140,9 @@ async def uow_scenario(ns, database_url, scenario):
 
     "commit" commits; "raise" raises ProbeError inside the block; "leave" just leaves;
     "commit-then-write" commits, then writes and flushes a second author without committing;
-    "rollback-then-write" rolls back, then writes a second author and commits.
+    "rollback-then-write" rolls back, then writes a second author and commits;
+    "nested" enters the same unit of work again inside the block, then commits; after the block it
+    reads ``uow.session`` and enters once more.
     """
     from grader.checks.bookshop import close_session
 
@@ -182,11 +184,27 @@ async def uow_scenario(ns, database_url, scenario):
                     session.add(author(name="written after rollback"))
                     await session.flush()
                     await uow.commit()
+                elif scenario == "nested":
+                    try:
+                        async with uow:
+                            seen["nested"] = "entered"
+                    except Exception as exc:
+                        seen["nested"] = type(exc).__name__
+                    seen["same_session_after_nesting"] = uow.session is session
+                    await uow.commit()
         except ProbeError:
             seen["came_out"] = "ProbeError"
         except Exception as exc:
             seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
         seen["checked_out"] = engine.pool.checkedout()
+        if scenario == "nested" and seen["came_out"] is None:
+            seen["session_after_block"] = repr(getattr(uow, "session", "missing"))[:80]
+            try:  # closed, it opens again
+                async with uow:
+                    pass
+                seen["entered_again"] = "ok"
+            except Exception as exc:
+                seen["entered_again"] = f"{type(exc).__name__}: {exc}"[:300]
         return seen
     finally:
         await close_session(uow)

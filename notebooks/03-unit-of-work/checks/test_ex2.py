@@ -85,3 +85,36 @@ async def test_exception_propagates(unit_of_work, db):
         f"An exception raised inside `async with uow:` came out as {seen['came_out']}, not as itself.",
         "Let the original exception continue; do not raise another one from `__aexit__`.",
     )
+
+
+@pytest.mark.points(1)
+async def test_open_once_at_a_time(unit_of_work, db):
+    """`async with uow:` inside an open block of the same uow raises RuntimeError and the outer work is kept"""
+    seen = entered(await unit_of_work("nested"), "A unit of work entered twice")
+    expect(
+        seen.get("nested") == "RuntimeError",
+        "`async with uow:` inside an open `async with uow:` block "
+        + ("was entered" if seen.get("nested") == "entered" else f"raised {seen.get('nested')}")
+        + ", expected RuntimeError: a second session replaces the first, and the outer block's work is lost "
+        "without a word.",
+        "A unit of work is open once at a time: at the top of `__aenter__`, refuse when `self.session` is already set.",
+    )
+    expect(
+        seen.get("same_session_after_nesting") is True and seen["came_out"] is None,
+        "After the refused nested `async with uow:`, the outer block "
+        + ("failed: " + str(seen["came_out"]) if seen["came_out"] else "had lost its session")
+        + ".",
+        "Refuse before touching anything: raise before `self.session = ...`.",
+    )
+    rows = [row["name"] for row in db.rows("SELECT name FROM authors")]
+    expect(
+        rows == ["written inside the unit of work"],
+        f"The outer block committed after the refused nested entry, and the authors table holds {rows}.",
+    )
+    expect(
+        seen.get("session_after_block") == "None" and seen.get("entered_again") == "ok",
+        f"After the block, `uow.session` is {seen.get('session_after_block')} and entering the unit of work again "
+        f"{'worked' if seen.get('entered_again') == 'ok' else 'raised ' + str(seen.get('entered_again'))}; "
+        "expected None, and a unit of work that opens again.",
+        "In `__aexit__`, after `await self.session.close()`, set `self.session = None`.",
+    )

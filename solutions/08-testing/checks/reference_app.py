@@ -236,8 +236,11 @@ class UnitOfWork:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
+        self.session: AsyncSession | None = None  # open only inside `async with uow:`
 
     async def __aenter__(self) -> "UnitOfWork":
+        if self.session is not None:
+            raise RuntimeError("this unit of work is already open: one `async with uow:` at a time")
         self.session = self.sessionmaker()
         return self
 
@@ -250,6 +253,7 @@ class UnitOfWork:
                 await self.session.rollback()
         finally:
             await self.session.close()
+            self.session = None
 
 
 async def register_customer(uow: UnitOfWork, *, name: str, email: str, password: str, hasher: PasswordHash) -> Customer:
