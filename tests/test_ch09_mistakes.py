@@ -60,8 +60,9 @@ ROUTER_COMMITS = edited(
     (
         "    return OrderOut.model_validate(await orders.place_order(uow, customer.id, lines))",
         "    order = await orders.place_order(uow, customer.id, lines)\n"
-        "    session: AsyncSession = uow.session\n"
+        "    session: AsyncSession = uow.sessionmaker()  # uow.session is None once the service's block is over\n"
         "    await session.commit()  # to be sure it is stored\n"
+        "    await session.close()\n"
         "    return OrderOut.model_validate(order)",
     ),
 )
