@@ -168,6 +168,62 @@ def test_an_answer_cell_cannot_carry_code(course_copy: Course):
         build.build(course_copy)
 
 
+def _answer_cell(course: Course, chapter_id: str, grade_id: str) -> nbformat.NotebookNode:
+    notebook = nbformat.read(course.chapter(chapter_id).notebook, 4)
+    return next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_a_recalled_answer_is_the_origins_answer_markers_and_all(course: Course):
+    """Chapter 07 asks again for chapter 06's 422 handler: the answer is written once, the stub is the same."""
+    recalled = _answer_cell(course, "07-response-models", "ex3-solution")
+    origin = carry.definitions(_answer_cell(course, "06-error-contracts", "ex4-solution").source)
+    assert recalled.metadata.workbook.recall == {"06-error-contracts": ["validation_error_handler"]}
+    assert recalled.source == origin["validation_error_handler"]
+    assert "### BEGIN SOLUTION" in recalled.source and "### END SOLUTION" in recalled.source
+    assert not recalled.metadata.get("jupyter", {}).get("source_hidden")  # the learner writes in it
+    released = nbformat.read(course.release / "07-response-models" / "07-response-models.ipynb", 4)
+    stub = next(c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex3-solution")
+    assert "problem_response(" not in stub.source and "raise NotImplementedError" in stub.source
+
+
+def test_a_provided_cell_cannot_recall(course_copy: Course):
+    _edit_source(
+        course_copy,
+        "09-capstone",
+        "nbgrader:\n  grade: false\n  grade_id: setup\n",
+        "workbook:\n  recall:\n    06-error-contracts: [validation_error_handler]\n"
+        "nbgrader:\n  grade: false\n  grade_id: setup\n",
+    )
+    with pytest.raises(CourseError, match="only an answer cell recalls; a provided cell carries"):
+        build.build(course_copy)
+
+
+def test_recalling_what_the_origin_gives_is_refused(course_copy: Course):
+    """Only an exercise's answer can be asked for again; given code is carried."""
+    _edit_source(
+        course_copy,
+        "07-response-models",
+        "    06-error-contracts: [validation_error_handler]\n",
+        "    06-error-contracts: [validation_error_handler, Problem]\n",
+    )
+    with pytest.raises(CourseError, match="recalls 'Problem', which 06-error-contracts gives rather than asks"):
+        build.build(course_copy)
+
+
+def test_item_assignments_belong_to_the_table_above_them():
+    source = "T = {1: 'a'}\nT[2] = 'b'\nT[3] = (\n    'c'\n)\n\n\nU = 1\nU[0] = 2\n"
+    found = carry.definitions(source)
+    assert found["T"] == "T = {1: 'a'}\nT[2] = 'b'\nT[3] = (\n    'c'\n)"
+    assert found["U"] == "U = 1\nU[0] = 2"
+    assert carry.apply(source, {"T": "T = {}"}) == "T = {}\n\n\nU = 1\nU[0] = 2"
+
+
+def test_an_indented_end_marker_closes_the_block_that_opened_it():
+    source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n\n### BEGIN SOLUTION\nX = 1\n"
+    assert carry.definitions(source)["f"].endswith("    ### END SOLUTION")
+    assert carry.definitions(source)["X"] == "X = 1"
+
+
 def test_a_solution_marker_is_never_taken_as_a_definitions_comment():
     source = "class A:\n    x = 1\n### BEGIN SOLUTION\n# the answer\ndef f():\n    return 1\n### END SOLUTION\n"
     assert carry.apply(source, {"f": "def f():\n    return 2"}).splitlines()[2] == "### BEGIN SOLUTION"

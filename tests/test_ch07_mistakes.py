@@ -101,24 +101,22 @@ HASH_IN_CUSTOMER_OUT = OUTPUTS.format(customer_out_extra="    hashed_password: s
 # A harmless-looking extra key: the order line's own id.
 EXTRA_KEY_IN_LINE = OUTPUTS.format(customer_out_extra="", line_extra="    id: int\n")
 
-# FastAPI's own handler: every error keeps its `input` (and `ctx`).
+# A problem, but with FastAPI's own errors in it: every error keeps its `input` (and `ctx`).
 DEFAULT_422 = """
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+    errors = jsonable_encoder(exc.errors())
+    return problem_response(
+        422, f"{len(errors)} errors", type=f"{PROBLEMS}/invalid-request", title="Invalid request", errors=errors
+    )
 """
 
 CUSTOMER_ROUTES = """
 router = APIRouter()
 
-EMAIL_TAKEN = "this email is already registered"
-
 
 @router.post("/customers", status_code=201)
 async def register(body: CustomerIn, uow: UowDep) -> CustomerOut:
-    try:
-        customer = await register_customer(uow, body.name, body.email, body.password)
-    except EmailTaken:
-        raise HTTPException(status_code=409, detail={taken}) from None
+    {register}
     return CustomerOut.model_validate(customer)
 
 
@@ -129,14 +127,11 @@ async def read_me(customer: CurrentCustomer) -> CustomerOut:
 
 @router.patch("/customers/me"{patch_decorator})
 async def update_me(body: CustomerUpdate, customer: CurrentCustomer, uow: UowDep){patch_annotation}:
-    try:
-        updated = await update_customer(uow, customer.id, body.model_dump({dump}))
-    except EmailTaken:
-        raise HTTPException(status_code=409, detail=EMAIL_TAKEN) from None
+    updated = await update_customer(uow, customer.id, body.model_dump({dump}))
     {patch_return}
 """
 CORRECT_ROUTES = {
-    "taken": "EMAIL_TAKEN",
+    "register": "customer = await register_customer(uow, body.name, body.email, body.password)",
     "read_me": "return CustomerOut.model_validate(customer)",
     "patch_decorator": "",
     "patch_annotation": " -> CustomerOut",
@@ -156,8 +151,16 @@ DICT_OF_ROW = CUSTOMER_ROUTES.format(
         "patch_return": "return {column.name: getattr(updated, column.name) for column in Customer.__table__.columns}",
     }
 )
-# The 409 repeats the email that was sent.
-ECHOING_409 = CUSTOMER_ROUTES.format(**CORRECT_ROUTES | {"taken": 'f"{body.email} is already registered"'})
+# The route catches EmailTaken to write its own 409, which repeats the email that was sent.
+ECHOING_409 = CUSTOMER_ROUTES.format(
+    **CORRECT_ROUTES
+    | {
+        "register": "try:\n"
+        "        customer = await register_customer(uow, body.name, body.email, body.password)\n"
+        "    except EmailTaken:\n"
+        '        raise HTTPException(status_code=409, detail=f"{body.email} is already registered") from None'
+    }
+)
 # Every field of CustomerUpdate, None included, reaches update_customer.
 PATCH_WITHOUT_EXCLUDE = CUSTOMER_ROUTES.format(**CORRECT_ROUTES | {"dump": ""})
 
@@ -170,21 +173,13 @@ async def read_customers(caller: CurrentCustomer, session: SessionDep, page: Pag
 
 @router.get("/customers/{{customer_id}}"{profile_decorator})
 async def read_customer(customer_id: int, caller: CurrentCustomer, session: SessionDep){profile_annotation}:
-    try:
-        customer = await get_customer(session, customer_id)
-    except CustomerNotFound:
-        raise HTTPException(status_code=404, detail="customer not found") from None
+    customer = await get_customer(session, customer_id)
     return {profile_return}
 
 
 @router.post("/orders", status_code=201)
 async def post_order(body: OrderIn, customer: CurrentCustomer, uow: UowDep) -> OrderOut:
-    try:
-        order = await place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])
-    except BookNotFound:
-        raise HTTPException(status_code=404, detail="book not found") from None
-    except OutOfStock:
-        raise HTTPException(status_code=409, detail="out of stock") from None
+    order = await place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])
     return OrderOut.model_validate(order)
 
 
@@ -195,10 +190,7 @@ async def read_orders(customer: CurrentCustomer, uow: UowDep) -> list[OrderOut]:
 
 @router.get("/orders/{{order_id}}")
 async def read_order(order_id: int, customer: CurrentCustomer, uow: UowDep) -> OrderOut:
-    try:
-        return OrderOut.model_validate(await get_order(uow, customer.id, order_id))
-    except OrderNotFound:
-        raise HTTPException(status_code=404, detail="order not found") from None
+    return OrderOut.model_validate(await get_order(uow, customer.id, order_id))
 """
 CORRECT_DIRECTORY = {
     "listing": "CustomerPublic",
@@ -403,8 +395,10 @@ class OrderOut(Schema):
     "ex3-solution": """
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     keep = ("loc", "msg", "type")
-    detail = [{key: list(error[key]) if key == "loc" else error[key] for key in keep} for error in exc.errors()]
-    return JSONResponse({"detail": detail}, status_code=422)
+    errors = [{key: list(error[key]) if key == "loc" else error[key] for key in keep} for error in exc.errors()]
+    return problem_response(
+        422, f"{len(errors)} errors", type=f"{PROBLEMS}/invalid-request", title="Invalid request", errors=errors
+    )
 """,
     "ex4-solution": """
 router = APIRouter(tags=["customers"])
@@ -412,10 +406,7 @@ router = APIRouter(tags=["customers"])
 
 @router.post("/customers", status_code=201, response_model=CustomerOut)
 async def register(body: CustomerIn, uow: UowDep):
-    try:
-        return await register_customer(uow, **body.model_dump())
-    except EmailTaken:
-        raise HTTPException(status_code=409, detail="email already in use") from None
+    return await register_customer(uow, **body.model_dump())
 
 
 @router.get("/customers/me", response_model=CustomerOut)
@@ -426,10 +417,7 @@ async def read_me(customer: CurrentCustomer):
 @router.patch("/customers/me", response_model=CustomerOut)
 async def update_me(body: CustomerUpdate, customer: CurrentCustomer, uow: UowDep):
     changes = {key: value for key, value in body.model_dump(exclude_unset=True).items() if value is not None}
-    try:
-        return await update_customer(uow, customer.id, changes)
-    except EmailTaken:
-        raise HTTPException(status_code=409, detail="email already in use") from None
+    return await update_customer(uow, customer.id, changes)
 """,
     "ex5-solution": DIRECTORY_AND_ORDERS.format(**CORRECT_DIRECTORY),
     "ex6-solution": """

@@ -2,12 +2,16 @@
 
 A rule taught in one chapter is kept by every later chapter's reference code, given apps and carried
 code (shared/design/CURRICULUM.md). Carried code is the origin's to the letter (tests/test_authoring.py);
-these tests hold what later chapters write themselves.
+these tests hold what later chapters write themselves, and what their apps answer.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -115,3 +119,30 @@ def test_the_unit_of_work_detector_sees_a_missing_guard():
         "    async def __aexit__(self, *exc):\n        await self.session.close()\n"
     )
     assert _unit_of_work_guards(tree) == {"refuses a second entry": False, "closes to None": False}
+
+
+# Chapter 06 teaches one error contract (RFC 9457 problems, nothing leaked) and chapter 07 adds input
+# models that refuse unknown fields; tests/contract_audit.py holds every later reference app to both.
+CONTRACT_FROM = "07"
+AUDIT = Path(__file__).with_name("contract_audit.py")
+
+
+def _audit(chapter_id: str) -> list[str]:
+    completed = subprocess.run(
+        [sys.executable, str(AUDIT), chapter_id], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("later_chapter", [c for c in chapter_ids() if c[:2] >= CONTRACT_FROM])
+def test_every_later_chapter_keeps_the_error_contract(later_chapter: str):
+    assert _audit(later_chapter) == []
+
+
+def test_the_contract_audit_sees_a_rule_not_yet_taught():
+    """Chapter 06 comes before extra='forbid': the audit names exactly that rule, and nothing else."""
+    assert _audit("06-error-contracts") == [
+        "a registration with `is_admin` is not refused as an unknown field (extra='forbid')",
+        "an order with a `customer_id`: not a 422 problem (the HTTP status is 404, expected 422)",
+    ]

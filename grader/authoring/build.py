@@ -4,7 +4,10 @@
 prose, code, and nbgrader's metadata on each cell. The build, chapter by chapter in order:
 
 1. fills every carried cell (``workbook.carry``) with the definitions it takes from earlier chapters
-   and collapses it (``jupyter.source_hidden``), so the text source always shows what runs;
+   and collapses it (``jupyter.source_hidden``), so the text source always shows what runs; fills
+   every recalled definition of an answer cell (``workbook.recall``: an exercise that asks again for
+   what an earlier chapter taught) with the earlier chapter's answer, solution markers included, so
+   the answer is written once and released as the same stub;
 2. sets each check cell's nbgrader ``points`` to the sum of its exercise's test markers
    (``grader.authoring.points``), so a point value is written once, on the test;
 3. writes ``solutions/CH/CH.ipynb`` (the notebook nbgrader releases), each cell id taken from its grade_id;
@@ -45,6 +48,8 @@ class Origin:
 
     definitions: dict[str, str] = field(default_factory=dict)
     carried: set[str] = field(default_factory=set)
+    # Each name an answer cell defines, with its solution markers: what a later exercise may recall.
+    answers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,26 +106,36 @@ def _is_reference(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and not meta.get("grade") and bool(meta.get("solution") or meta.get("locked"))
 
 
-def _carry_spec(cell: NotebookNode) -> dict[str, list[str]]:
-    spec = cell.get("metadata", {}).get("workbook", {}).get("carry", {})
+def _name_spec(cell: NotebookNode, key: str) -> dict[str, list[str]]:
+    spec = cell.get("metadata", {}).get("workbook", {}).get(key, {})
     well_formed = isinstance(spec, dict) and all(
         isinstance(names, list) and all(isinstance(name, str) for name in names) for names in spec.values()
     )
     if not well_formed:
         raise CourseError(
-            f"cell {_grade_id(cell)!r}: workbook.carry maps each origin chapter to a list of names, "
+            f"cell {_grade_id(cell)!r}: workbook.{key} maps each origin chapter to a list of names, "
             f"as in `01-persistence: [make_engine, Base]`; found {spec!r}"
         )
     return dict(spec)
+
+
+def _carry_spec(cell: NotebookNode) -> dict[str, list[str]]:
+    return _name_spec(cell, "carry")
+
+
+def _recall_spec(cell: NotebookNode) -> dict[str, list[str]]:
+    return _name_spec(cell, "recall")
 
 
 def _where(chapter_id: str, cell: NotebookNode) -> str:
     return f"{chapter_id}, cell {_grade_id(cell)!r}"
 
 
-def _carried_text(chapter_id: str, cell: NotebookNode, origins: dict[str, Origin]) -> dict[str, str]:
+def _carried_text(
+    chapter_id: str, cell: NotebookNode, origins: dict[str, Origin], *, recall: bool = False
+) -> dict[str, str]:
     taken: dict[str, str] = {}
-    for origin_id, names in _carry_spec(cell).items():
+    for origin_id, names in (_recall_spec(cell) if recall else _carry_spec(cell)).items():
         if origin_id not in origins:
             raise CourseError(
                 f"{_where(chapter_id, cell)}: carries from {origin_id!r}, which is not an earlier chapter"
@@ -135,12 +150,18 @@ def _carried_text(chapter_id: str, cell: NotebookNode, origins: dict[str, Origin
                 raise CourseError(
                     f"{_where(chapter_id, cell)}: {origin_id} carries {name!r} itself; name the chapter that writes it"
                 )
-            taken[name] = origin.definitions[name]
+            if recall and name not in origin.answers:
+                raise CourseError(
+                    f"{_where(chapter_id, cell)}: recalls {name!r}, which {origin_id} gives rather than asks: "
+                    "carry it into a provided cell instead"
+                )
+            taken[name] = origin.answers[name] if recall else origin.definitions[name]
     return taken
 
 
 def _origin_of_name(cell: NotebookNode, name: str) -> str:
-    return next(origin for origin, names in _carry_spec(cell).items() if name in names)
+    specs = {**_carry_spec(cell), **_recall_spec(cell)}
+    return next(origin for origin, names in specs.items() if name in names)
 
 
 def _refuse_hand_edits(chapter_id: str, cell: NotebookNode, built: NotebookNode | None, taken: dict[str, str]) -> None:
@@ -158,8 +179,8 @@ def _refuse_hand_edits(chapter_id: str, cell: NotebookNode, built: NotebookNode 
             origin = _origin_of_name(cell, name)
             raise CourseError(
                 f"{_where(chapter_id, cell)}: {name} was edited here, but it is carried from {origin}: "
-                f"make the change in {origin}'s source (or drop {name} from this cell's carry list "
-                "to make it this chapter's own)"
+                f"make the change in {origin}'s source (or drop {name} from this cell's "
+                "workbook.carry or workbook.recall list to make it this chapter's own)"
             )
 
 
@@ -167,17 +188,24 @@ def _fill_carried_cells(
     chapter_id: str, notebook: NotebookNode, origins: dict[str, Origin], previous: dict[str, NotebookNode]
 ) -> None:
     for cell in notebook.cells:
-        if cell.cell_type != "code" or not _carry_spec(cell):
+        if cell.cell_type != "code" or not (_carry_spec(cell) or _recall_spec(cell)):
             continue
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            raise CourseError(f"{_where(chapter_id, cell)}: an answer cell cannot carry code (it would be released)")
+        answer_cell = bool(cell.metadata.get("nbgrader", {}).get("solution"))
+        if answer_cell and _carry_spec(cell):
+            raise CourseError(
+                f"{_where(chapter_id, cell)}: an answer cell cannot carry code (it would be released); "
+                "to ask for an earlier chapter's answer again, recall it (workbook.recall)"
+            )
+        if _recall_spec(cell) and not answer_cell:
+            raise CourseError(f"{_where(chapter_id, cell)}: only an answer cell recalls; a provided cell carries")
         try:
-            taken = _carried_text(chapter_id, cell, origins)
+            taken = _carried_text(chapter_id, cell, origins, recall=answer_cell)
             _refuse_hand_edits(chapter_id, cell, previous.get(_grade_id(cell) or ""), taken)
             cell.source = carry.apply(cell.source, taken)
         except carry.CarryError as error:
             raise CourseError(f"{_where(chapter_id, cell)}: {error}") from None
-        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+        if not answer_cell:
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
 
 
 def _previous_build(path: Path) -> dict[str, NotebookNode]:
@@ -213,9 +241,12 @@ def _origin_of(notebook: NotebookNode) -> Origin:
             continue
         try:
             origin.definitions.update(carry.definitions(carry.reference_text(cell.source)))
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                answers = carry.definitions(cell.source)
+                origin.answers.update({name: text for name, text in answers.items() if carry.has_answer(text)})
         except carry.CarryError:
             continue  # not Python (an INI file written by %%writefile): nothing to carry from it
-        for names in _carry_spec(cell).values():
+        for names in [*_carry_spec(cell).values(), *_recall_spec(cell).values()]:
             origin.carried.update(names)
     return origin
 

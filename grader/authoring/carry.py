@@ -1,7 +1,8 @@
 """Carried code: a later chapter's provided cells take definitions from earlier chapters' reference cells.
 
 A *block* is one top-level statement of a cell, with its decorators and the comment lines right above
-it: a ``def``, a ``class`` or an assignment, named by what it defines. A carried cell lists, per origin
+it: a ``def``, a ``class`` or an assignment, named by what it defines. Item assignments right after a
+definition (``TABLE[key] = value``) belong to its block. A carried cell lists, per origin
 chapter, the names it takes (``workbook.carry`` in its metadata); the build replaces each of those
 blocks with the origin's text, so a fix made once reaches every chapter that carries it.
 
@@ -46,6 +47,11 @@ def reference_text(source: str) -> str:
     return "\n".join(kept).strip("\n")
 
 
+def has_answer(text: str) -> bool:
+    """Whether ``text`` holds an answer between solution markers (what a released stub leaves out)."""
+    return any(BEGIN_SOLUTION.match(line) for line in text.splitlines())
+
+
 def _defined_name(node: ast.stmt) -> str | None:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return node.name
@@ -70,14 +76,33 @@ def blocks(source: str) -> list[Block]:
         tree = ast.parse(parsable)
     except SyntaxError as error:
         raise CarryError(f"not Python, so nothing can be carried in or out of it: {error}") from None
-    found = []
+    found: list[Block] = []
     for node in tree.body:
+        end = node.end_lineno or node.lineno
+        # An indented END marker closes a region that began inside the body: it belongs to the block.
+        while end < len(lines) and lines[end][:1].isspace() and MARKER.match(lines[end]):
+            end += 1
+        item_of = _item_assigned(node)
+        if item_of is not None and found and found[-1].name == item_of:
+            # `TABLE[key] = ...` right after TABLE's definition (or another item of it) is part of TABLE.
+            found[-1] = Block(item_of, found[-1].start, end)
+            continue
         decorators = getattr(node, "decorator_list", [])
         start = (decorators[0].lineno if decorators else node.lineno) - 1
         while start > 0 and _is_plain_comment(lines[start - 1]):
             start -= 1
-        found.append(Block(_defined_name(node), start, node.end_lineno or node.lineno))
+        found.append(Block(_defined_name(node), start, end))
     return found
+
+
+def _item_assigned(node: ast.stmt) -> str | None:
+    """``X`` for a statement ``X[key] = value``: it fills in a table defined just above."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+        return None
+    target = node.targets[0]
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        return target.value.id
+    return None
 
 
 def definitions(source: str) -> dict[str, str]:

@@ -1,17 +1,20 @@
-"""Exercise 3: the 422 handler says where and why, never what was sent."""
+"""Exercise 3: the 422 problem (chapter 06's) says where and why, never what was sent."""
 
 import pytest
 
 from grader.checks import expect
+from grader.checks.problems import problem_issues
 
 pytestmark = pytest.mark.exercise("ex3")
 
 PASSWORD = "hunter2"
 SIGNUP = {"name": "Eve", "email": "eve@example.com", "password": PASSWORD, "is_admin": True}
 HINT = (
-    "Build each entry from scratch: `{'loc': list(error['loc']), 'msg': error['msg'], 'type': error['type']}` for "
-    "each error of `exc.errors()`, and return `JSONResponse(status_code=422, content={'detail': errors})`."
+    "As in chapter 06: a new `{'loc': list(error['loc']), 'msg': error['msg'], 'type': error['type']}` for each "
+    "error of `exc.errors()`, sent as the extension member `errors` of a 422 problem "
+    "(`problem_response(422, detail, type=f'{PROBLEMS}/invalid-request', title='Invalid request', errors=errors)`)."
 )
+INVALID_REQUEST = "https://bookshop.example/problems/invalid-request"
 
 
 @pytest.fixture
@@ -21,22 +24,30 @@ def app_mode():
 
 @pytest.mark.points(1)
 async def test_422_lists_where_and_why(client, shop):
-    """a refused body answers 422 with one {loc, msg, type} per error"""
+    """a refused body answers a 422 problem with one {loc, msg, type} per error"""
     response = await client.post("/probe/signup", json=SIGNUP)
     body = await shop.expect_status(response, 422, "A body with a short password and an extra field", HINT)
-    detail = body.get("detail") if isinstance(body, dict) else None
+    issues = problem_issues(response, 422)
+    expect(not issues, f"The 422 answer is not a problem: {'; '.join(issues)}.", HINT)
     expect(
-        isinstance(detail, list) and len(detail) == 2 and all(isinstance(item, dict) for item in detail),
-        f"The 422 body is {shop.short(body)}, expected {{'detail': [...]}} with one entry per error (2 here).",
+        body.get("type") == INVALID_REQUEST and body.get("title") == "Invalid request",
+        f"The 422 problem has type {body.get('type')!r} and title {body.get('title')!r}, "
+        f"expected {INVALID_REQUEST!r} and 'Invalid request'.",
         HINT,
     )
-    for item in detail:
+    errors = body.get("errors")
+    expect(
+        isinstance(errors, list) and len(errors) == 2 and all(isinstance(item, dict) for item in errors),
+        f"The 422 problem is {shop.short(body)}, expected a member `errors` with one entry per error (2 here).",
+        HINT,
+    )
+    for item in errors:
         expect(
             set(item) == shop.ERROR_KEYS,
             f"A 422 entry has the keys {sorted(item)}, expected exactly ['loc', 'msg', 'type']: {shop.short(item)}.",
             HINT,
         )
-    found = [(item["loc"], item["type"]) for item in detail]
+    found = [(item["loc"], item["type"]) for item in errors]
     expected = [(["body", "password"], "string_too_short"), (["body", "is_admin"], "extra_forbidden")]
     expect(
         found == expected,

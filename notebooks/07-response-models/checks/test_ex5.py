@@ -28,7 +28,10 @@ async def test_directory_shows_names_only(client, shop):
     expect(body == {"id": 2, "name": "Grace"}, f"GET /customers/2 answered {body}, expected Grace's id and name.")
     response = await client.get("/customers/99", headers=shop.auth(1))
     await shop.expect_status(
-        response, 404, "GET /customers/99 (no such customer)", "Turn CustomerNotFound into HTTPException(404)."
+        response,
+        404,
+        "GET /customers/99 (no such customer)",
+        "Let CustomerNotFound go up: chapter 06's table answers it with 404.",
     )
     response = await client.get("/customers")
     expect(

@@ -1,6 +1,7 @@
 import pytest
 
 from grader.checks import expect
+from grader.checks.problems import problem_issues
 
 pytestmark = pytest.mark.exercise("ex3")
 
@@ -46,9 +47,11 @@ async def test_422_repeats_no_input(client, shop):
         response = await sending
         body = await shop.expect_status(response, 422, f"A request with {what}")
         shop.expect_no_leaks(f"The 422 answer to {what}", response, {secret: "a value the request sent"})
-        detail = body.get("detail") if isinstance(body, dict) else None
+        issues = problem_issues(response, 422)
+        expect(not issues, f"The 422 answer to {what} is not a problem: {'; '.join(issues)}.")
+        errors = body.get("errors")
         expect(
-            isinstance(detail, list) and detail and all(set(item) == shop.ERROR_KEYS for item in detail),
-            f"The 422 answer to {what} is {shop.short(body)}, expected a detail list of {{loc, msg, type}} entries.",
+            isinstance(errors, list) and errors and all(set(item) == shop.ERROR_KEYS for item in errors),
+            f"The 422 answer to {what} is {shop.short(body)}, expected `errors`: a list of {{loc, msg, type}} entries.",
             "Every RequestValidationError goes through the same handler: one {loc, msg, type} per error.",
         )

@@ -25,7 +25,7 @@ MISSING_ROLLBACK = (
 )
 OUT_OF_STOCK_IS_404 = (
     "an order for more copies than are in stock answers 404 instead of 409",
-    [["    OutOfStock: 409,", "    OutOfStock: 404,"]],
+    [['    409, f"{PROBLEMS}/out-of-stock"', '    404, f"{PROBLEMS}/out-of-stock"']],
     "Assert the exact status code of a refused order.",
     ("test_orders",),
 )

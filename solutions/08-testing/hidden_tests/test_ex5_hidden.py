@@ -6,7 +6,12 @@ pytestmark = pytest.mark.exercise("ex5")
 
 LEAKING_500 = (
     "an unexpected error answers 500 with the exception's class and message in the body",
-    [["    return problem(500)\n", '    return problem(500, f"{type(exc).__name__}: {exc}")\n']],
+    [
+        [
+            '    return problem_response(500, "The server could not handle this request. The error was logged.")\n',
+            '    return problem_response(500, f"{type(exc).__name__}: {exc}")\n',
+        ]
+    ],
     "Override a dependency with a function that raises (`app.dependency_overrides[get_session] = ...`), "
     "then compare the whole body of the 500 with the bare problem.",
     ("test_privacy",),
