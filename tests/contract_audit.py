@@ -1,6 +1,6 @@
 """The error contract of chapters 06-07, audited on a chapter's reference app from the outside.
 
-Run as ``python tests/contract_audit.py CHAPTER_ID``: it builds the chapter's reference app (the
+Run as ``python tests/contract_audit.py CHAPTER_ID [--default-handlers]``: it builds the chapter's reference app (the
 notebook's reference cells, chapter 08's generated ``checks/reference_app.py``, or chapter 09's
 ``%%writefile`` package), sends it one request for each rule of the contract, and prints a JSON list of
 the rules the app breaks (empty when it keeps them all). A subprocess per chapter, because chapter 09's
@@ -21,6 +21,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 import jwt
 import nbformat
+from fastapi import FastAPI
 
 from grader.authoring import carry
 from grader.checks import jwt as forge
@@ -39,6 +41,7 @@ ADA = {"name": "Ada", "email": "ada@example.com", "password": "Ada's analytical 
 # What PyJWT says about a bad token: a client that reads it learns what to fix in a forgery.
 PYJWT_REASONS = ("Not enough segments", "Signature verification failed", "Invalid header", "Invalid payload")
 ERROR_KEYS = {"loc", "msg", "type"}
+PROBLEMS = "https://bookshop.example/problems"  # chapter 06's problem types
 
 
 # -- the reference app of a chapter ---------------------------------------------------------------------
@@ -122,6 +125,10 @@ class Audit:
         body = json_body(response)
         return body if isinstance(body, dict) else {}
 
+    def problem_type(self, body: dict[str, Any], kind: str, label: str) -> None:
+        expected = f"{PROBLEMS}/{kind}"
+        self.rule(body.get("type") == expected, f"{label}: type {body.get('type')!r}, not the table's {expected!r}")
+
     def bearer_challenge(self, response: httpx.Response, label: str) -> None:
         challenge = response.headers.get("www-authenticate", "")
         self.rule(challenge.lower().startswith("bearer"), f"{label}: no `WWW-Authenticate: Bearer` ({challenge!r})")
@@ -135,7 +142,9 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
     response = await client.delete("/books")
     audit.problem(response, 405, "a wrong method")
     audit.rule("allow" in response.headers, "a 405 without its `Allow` header")
-    audit.problem(await client.get("/books/999"), 404, "an unknown book")
+    response = await client.get("/books/999")
+    audit.problem_type(audit.problem(response, 404, "an unknown book"), "book-not-found", "an unknown book")
+    audit.rule("999" not in response.text, "the 404 repeats the id that was asked for (the exception's message)")
 
     response = await client.get("/customers/me")
     audit.problem(response, 401, "no token")
@@ -149,8 +158,9 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
         audit.rule(not reasons, f"{label}: the 401 tells why the token failed ({reasons})")
 
     wrong = await client.post("/auth/token", data={"username": ADA["email"], "password": "a wrong password"})
-    unknown = await client.post("/auth/token", data={"username": "nobody@example.com", "password": "a password"})
-    audit.problem(wrong, 401, "a wrong password")
+    unknown = await client.post("/auth/token", data={"username": "nobody@example.com", "password": ADA["password"]})
+    audit.problem_type(audit.problem(wrong, 401, "a wrong password"), "invalid-credentials", "a wrong password")
+    audit.problem(unknown, 401, "an unknown email")
     audit.rule(wrong.content == unknown.content, "a wrong password and an unknown email answer differently")
 
     eve = {"name": "Eve", "email": "eve@example.com", "password": "hunter2", "is_admin": True}
@@ -166,8 +176,8 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
     extra = [e for e in entries if isinstance(e, dict) and e.get("type") == "extra_forbidden"]
     audit.rule(bool(extra), "a registration with `is_admin` is not refused as an unknown field (extra='forbid')")
 
-    taken = await client.post("/customers", json={"name": "Eve", "email": ADA["email"], "password": "long enough!"})
-    audit.problem(taken, 409, "a taken email")
+    taken = await client.post("/customers", json={"name": "Eve", "email": ADA["email"], "password": ADA["password"]})
+    audit.problem_type(audit.problem(taken, 409, "a taken email"), "email-taken", "a taken email")
     audit.rule(ADA["email"] not in taken.text, "the 409 repeats the email that was sent")
 
     order = {"lines": [{"book_id": 1, "quantity": 1}], "customer_id": 2}
@@ -181,18 +191,22 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
     audit.rule(not leaks, f"the 500 shows server internals: {'; '.join(leaks)}")
 
 
-async def audit_chapter(chapter_id: str) -> list[str]:
+async def audit_chapter(chapter_id: str, *, default_handlers: bool = False) -> list[str]:
+    """The rules ``chapter_id``'s reference app breaks; with ``default_handlers``, of the same app with
+    FastAPI's default exception handlers instead of its own (what the audit must catch)."""
     with tempfile.TemporaryDirectory(prefix="contract-") as folder:
         workdir = Path(folder)
+        tempfile.tempdir = folder  # a setup cell's mkdtemp() lands here, and goes with it
         ref = reference_app(chapter_id, workdir)
         database = workdir / "bookshop.sqlite"
         app = ref.create_app(ref.Settings(database_url=f"sqlite+aiosqlite:///{database}", jwt_secret=forge.TEST_KEY))
+        if default_handlers:
+            app.exception_handlers = dict(FastAPI().exception_handlers)
         async with app.state.engine.begin() as connection:
             await connection.run_sync(ref.Base.metadata.create_all)
 
         async def drop_books() -> None:
-            with sqlite3.connect(database) as connection:
-                connection.execute("PRAGMA foreign_keys=OFF")
+            with closing(sqlite3.connect(database)) as connection:
                 connection.execute("DROP TABLE books")
 
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -210,4 +224,4 @@ async def audit_chapter(chapter_id: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(audit_chapter(sys.argv[1]))))
+    print(json.dumps(asyncio.run(audit_chapter(sys.argv[1], default_handlers="--default-handlers" in sys.argv[2:]))))

@@ -206,7 +206,7 @@ def test_recalling_what_the_origin_gives_is_refused(course_copy: Course):
         "    06-error-contracts: [validation_error_handler]\n",
         "    06-error-contracts: [validation_error_handler, Problem]\n",
     )
-    with pytest.raises(CourseError, match="recalls 'Problem', which 06-error-contracts gives rather than asks"):
+    with pytest.raises(CourseError, match="recalls 'Problem', which is not a whole answer in 06-error-contracts"):
         build.build(course_copy)
 
 
@@ -216,6 +216,17 @@ def test_item_assignments_belong_to_the_table_above_them():
     assert found["T"] == "T = {1: 'a'}\nT[2] = 'b'\nT[3] = (\n    'c'\n)"
     assert found["U"] == "U = 1\nU[0] = 2"
     assert carry.apply(source, {"T": "T = {}"}) == "T = {}\n\n\nU = 1\nU[0] = 2"
+
+
+def test_statements_that_complete_a_name_belong_to_it():
+    source = "log = get()\nlog.handlers = [h]\nlog.setLevel(1)\nlog |= x\n\n\nother = 1\n"
+    assert carry.definitions(source)["log"] == "log = get()\nlog.handlers = [h]\nlog.setLevel(1)\nlog |= x"
+
+
+def test_only_whole_answers_can_be_recalled():
+    assert carry.has_answer("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION")
+    assert not carry.has_answer("T = {}\n### BEGIN SOLUTION\nT[1] = 2")  # the region closes outside
+    assert not carry.has_answer("def f():\n    return 1")
 
 
 def test_an_indented_end_marker_closes_the_block_that_opened_it():

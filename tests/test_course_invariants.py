@@ -127,9 +127,9 @@ CONTRACT_FROM = "07"
 AUDIT = Path(__file__).with_name("contract_audit.py")
 
 
-def _audit(chapter_id: str) -> list[str]:
+def _audit(chapter_id: str, *options: str) -> list[str]:
     completed = subprocess.run(
-        [sys.executable, str(AUDIT), chapter_id], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(AUDIT), chapter_id, *options], capture_output=True, text=True, timeout=300, check=False
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.splitlines()[-1])
@@ -146,3 +146,19 @@ def test_the_contract_audit_sees_a_rule_not_yet_taught():
         "a registration with `is_admin` is not refused as an unknown field (extra='forbid')",
         "an order with a `customer_id`: not a 422 problem (the HTTP status is 404, expected 422)",
     ]
+
+
+def test_the_contract_audit_fails_fastapis_defaults():
+    """Chapter 07's app with FastAPI's own exception handlers: the audit names what chapter 06 fixes."""
+    broken = _audit("07-response-models", "--default-handlers")
+    for rule in (
+        "an unknown URL: not a 404 problem",
+        "a wrong method: not a 405 problem",
+        "an unknown book: type None, not the table's",
+        "no token: not a 401 problem",
+        "the 422 repeats the password that was sent",
+        "the 422's `errors` are not exactly {loc, msg, type} each",
+        "a taken email: not a 409 problem",
+        "a query on a dropped table: not a 500 problem",
+    ):
+        assert any(found.startswith(rule) for found in broken), (rule, broken)

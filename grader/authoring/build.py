@@ -152,8 +152,8 @@ def _carried_text(
                 )
             if recall and name not in origin.answers:
                 raise CourseError(
-                    f"{_where(chapter_id, cell)}: recalls {name!r}, which {origin_id} gives rather than asks: "
-                    "carry it into a provided cell instead"
+                    f"{_where(chapter_id, cell)}: recalls {name!r}, which is not a whole answer in {origin_id} "
+                    "(a definition with its own BEGIN/END SOLUTION markers inside): carry given code instead"
                 )
             taken[name] = origin.answers[name] if recall else origin.definitions[name]
     return taken

@@ -1,10 +1,11 @@
 """Carried code: a later chapter's provided cells take definitions from earlier chapters' reference cells.
 
 A *block* is one top-level statement of a cell, with its decorators and the comment lines right above
-it: a ``def``, a ``class`` or an assignment, named by what it defines. Item assignments right after a
-definition (``TABLE[key] = value``) belong to its block. A carried cell lists, per origin
-chapter, the names it takes (``workbook.carry`` in its metadata); the build replaces each of those
-blocks with the origin's text, so a fix made once reaches every chapter that carries it.
+it: a ``def``, a ``class`` or an assignment, named by what it defines. Statements right after a
+definition that complete it (``TABLE[key] = value``, ``log.propagate = False``) belong to its block.
+A carried cell lists, per origin chapter, the names it takes (``workbook.carry`` in its metadata);
+the build replaces each of those blocks with the origin's text, so a fix made once reaches every
+chapter that carries it.
 
 The origin's text is its *reference* text: the answer, without nbgrader's marker lines and without the
 comment lines right above ``### BEGIN SOLUTION`` (they are the released stub's instruction to the
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 BEGIN_SOLUTION = re.compile(r"^\s*### BEGIN SOLUTION\s*$")
+END_SOLUTION = re.compile(r"^\s*### END SOLUTION\s*$")
 BLOCK_SEPARATOR = "\n\n\n"
 
 
@@ -48,8 +50,17 @@ def reference_text(source: str) -> str:
 
 
 def has_answer(text: str) -> bool:
-    """Whether ``text`` holds an answer between solution markers (what a released stub leaves out)."""
-    return any(BEGIN_SOLUTION.match(line) for line in text.splitlines())
+    """Whether ``text`` holds whole answers between solution markers (what a released stub leaves out):
+    at least one region, each opened and closed inside the text."""
+    depth, regions = 0, 0
+    for line in text.splitlines():
+        if BEGIN_SOLUTION.match(line):
+            depth, regions = depth + 1, regions + 1
+        elif END_SOLUTION.match(line):
+            depth -= 1
+        if depth not in (0, 1):
+            return False
+    return regions > 0 and depth == 0
 
 
 def _defined_name(node: ast.stmt) -> str | None:
@@ -96,11 +107,18 @@ def blocks(source: str) -> list[Block]:
 
 
 def _item_assigned(node: ast.stmt) -> str | None:
-    """``X`` for a statement ``X[key] = value``: it fills in a table defined just above."""
-    if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
-        return None
-    target = node.targets[0]
-    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+    """``X`` for a statement that completes ``X`` without naming anything: ``X[key] = value``,
+    ``X.attribute = value``, ``X |= other`` or ``X.method(...)``. Right after ``X``'s block it is part of it."""
+    target: ast.expr | None = None
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+    elif isinstance(node, ast.AugAssign):
+        target = node.target
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        target = node.value.func
+    if isinstance(target, ast.Name) and isinstance(node, ast.AugAssign):
+        return target.id
+    if isinstance(target, ast.Subscript | ast.Attribute) and isinstance(target.value, ast.Name):
         return target.value.id
     return None
 

@@ -434,7 +434,7 @@ server_log = ServerLog()
 
 error_log = logging.getLogger("bookshop.errors")
 error_log.handlers = [server_log]
-error_log.propagate = False  # into server_log.lines: the server's log, which tests can read
+error_log.propagate = False  # into server_log.lines only, not onto the notebook's output
 
 
 PROBLEM_JSON = "application/problem+json"
@@ -518,7 +518,7 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
         if cls in PROBLEM_TYPES:
             kind = PROBLEM_TYPES[cls]
             return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, headers=kind.headers)
-    raise exc  # not a domain exception: the 500 handler of exercise 5 answers it
+    raise exc  # not a domain exception: the handler for Exception answers it (a 500)
 
 
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
