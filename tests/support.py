@@ -229,3 +229,20 @@ def assert_full_marks(result: SubmissionResult) -> None:
     failed = [f"{name}: {test.output}" for name, test in _by_name(result).items() if test.status != "passed"]
     assert not failed, "checks failed a correct answer written differently:\n" + "\n".join(failed)
     assert result.score == result.max_score
+
+
+def solution_cell(chapter: str, grade_id: str) -> str:
+    """The source of cell ``grade_id`` in the chapter's reference notebook."""
+    notebook = nbformat.read(ROOT / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source
+
+
+def edited_cell(chapter: str, grade_id: str, *changes: tuple[str, str]) -> str:
+    """The reference cell ``grade_id`` with each (old, new) replaced; every ``old`` must be there once."""
+    source = solution_cell(chapter, grade_id)
+    for old, new in changes:
+        assert source.count(old) == 1, f"{grade_id} no longer contains exactly one {old!r}"
+        source = source.replace(old, new)
+    return source
+

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from support import assert_diagnosed, graded_mistakes
+from support import assert_diagnosed, edited_cell, graded_mistakes
 
 from grader.models import SubmissionResult
 
@@ -167,7 +167,36 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 """
 
+# Look first, then insert, and let the database's refusal out: two requests for one title both look first.
+CHECK_THEN_INSERT = edited_cell(
+    CHAPTER,
+    "ex3-solution",
+    (
+        """    book = Book(title=title, price_cents=price_cents, stock=stock, author_id=author_id)
+    session.add(book)
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        await session.rollback()
+        if is_unique_violation(error):
+            raise DuplicateBook(title) from None
+        raise  # another constraint refused the row: a bug, not the client's duplicate""",
+        """    same_title = select(Book.id).where(Book.author_id == author_id, Book.title == title)
+    if await session.scalar(same_title) is not None:
+        raise DuplicateBook(title)
+    book = Book(title=title, price_cents=price_cents, stock=stock, author_id=author_id)
+    session.add(book)
+    await session.commit()""",
+    ),
+)
+
 MISTAKES = {
+    "check-then-insert: the race for a title crashes": Mistake(
+        "ex3-solution",
+        CHECK_THEN_INSERT,
+        ("test_duplicate_title_race",),
+        ("at the same moment gave", "IntegrityError", "catch IntegrityError at commit"),
+    ),
     "global engine in the routes": Mistake(
         "ex4-solution",
         GLOBAL_ENGINE,

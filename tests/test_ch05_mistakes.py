@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-import nbformat
 import pytest
-from support import assert_diagnosed, graded_mistakes
+from support import assert_diagnosed, edited_cell, graded_mistakes
 
 from grader.models import SubmissionResult
 
@@ -21,19 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "05-jwt-auth"
 
 
-def solution_cell(grade_id: str) -> str:
-    notebook = nbformat.read(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    return cell.source
-
-
 def edited(grade_id: str, *changes: tuple[str, str]) -> str:
-    """The solution cell ``grade_id`` with each (old, new) replaced; every ``old`` must be there once."""
-    source = solution_cell(grade_id)
-    for old, new in changes:
-        assert source.count(old) == 1, f"{grade_id} no longer contains exactly one {old!r}"
-        source = source.replace(old, new)
-    return source
+    return edited_cell(CHAPTER, grade_id, *changes)
 
 
 class Mistake(NamedTuple):
@@ -177,7 +165,23 @@ LENGTH_ONLY = (
     "",
 )
 
+# Check-then-insert only: a registration that loses the race crashes on the unique constraint.
+DUPLICATE_LEFT_TO_CRASH = (
+    """        try:
+            await uow.commit()
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
+            raise EmailTaken(email) from None  # another registration with this email committed first""",
+    "        await uow.commit()",
+)
+
 MISTAKES = {
+    "a registration that loses the race crashes (IntegrityError)": Mistake(
+        {"ex4-solution": edited("ex4-solution", DUPLICATE_LEFT_TO_CRASH)},
+        ("test_registration_race_for_one_email",),
+        ("at the same moment gave", "IntegrityError", "unique constraint"),
+    ),
     "algorithm taken from the token's header": Mistake(
         {"ex3-solution": edited("ex3-solution", ALGORITHM_FROM_HEADER)},
         ("test_refuses_other_algorithms", "test_alg_none_refused", "test_other_algorithm_refused"),

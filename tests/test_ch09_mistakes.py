@@ -376,6 +376,7 @@ def upgrade():
         sa.Column("price_cents", sa.Integer, nullable=False),
         sa.Column("stock", sa.Integer, nullable=False),
         sa.Column("author_id", sa.Integer, sa.ForeignKey("authors.id"), nullable=False),
+        sa.UniqueConstraint("author_id", "title"),
     )
     op.create_table(
         "customers",
@@ -397,6 +398,8 @@ def upgrade():
         sa.Column("book_id", sa.Integer, sa.ForeignKey("books.id"), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),
     )
+    for table, column in (("orders", "customer_id"), ("order_lines", "order_id"), ("order_lines", "book_id")):
+        op.create_index(f"ix_{table}_{column}", table, [column])
 
 
 def downgrade():

@@ -121,6 +121,70 @@ def test_the_unit_of_work_detector_sees_a_missing_guard():
     assert _unit_of_work_guards(tree) == {"refuses a second entry": False, "closes to None": False}
 
 
+# Chapter 01's unique constraint and chapter 03's models index every foreign key (chapter 04 reads the plan).
+INDEX_CALLS = {"UniqueConstraint": 0, "Index": 1}  # where the column names start among the arguments
+
+
+def _callee(call: ast.Call) -> str | None:
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
+
+
+def _leading_index_columns(model: ast.ClassDef) -> set[str]:
+    """The first column of each unique constraint or index in the model's ``__table_args__``."""
+    leading = set()
+    for statement in model.body:
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if not any(isinstance(target, ast.Name) and target.id == "__table_args__" for target in targets):
+            continue
+        for call in ast.walk(statement.value):
+            if isinstance(call, ast.Call) and _callee(call) in INDEX_CALLS:
+                names = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+                columns = names[INDEX_CALLS[_callee(call) or ""] :]
+                leading.update(columns[:1])
+    return leading
+
+
+def _unindexed_foreign_keys(tree: ast.Module) -> list[str]:
+    """Mapped columns with a ForeignKey and no index that starts with them."""
+    found = []
+    for model in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+        leading = _leading_index_columns(model)
+        for statement in model.body:
+            if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.value, ast.Call)):
+                continue
+            column, call = getattr(statement.target, "id", "?"), statement.value
+            foreign = any(isinstance(arg, ast.Call) and _callee(arg) == "ForeignKey" for arg in call.args)
+            indexed = any(
+                keyword.arg in ("index", "unique", "primary_key") and getattr(keyword.value, "value", None) is True
+                for keyword in call.keywords
+            )
+            if foreign and not indexed and column not in leading:
+                found.append(f"{model.name}.{column}")
+    return found
+
+
+@pytest.mark.parametrize("model_chapter", [c for c in chapter_ids() if c[:2] >= "01"])
+def test_every_foreign_key_is_indexed(course: Course, model_chapter: str):
+    unindexed = [
+        f"{grade_id}: {column}"
+        for grade_id, tree in _reference_trees(course, model_chapter)
+        for column in _unindexed_foreign_keys(tree)
+    ]
+    assert unindexed == [], f"{model_chapter} has foreign keys without an index: {unindexed}"
+
+
+def test_the_index_detector_sees_a_bare_foreign_key():
+    tree = ast.parse(
+        "class Book(Base):\n"
+        "    __table_args__ = (UniqueConstraint('author_id', 'title'),)\n"
+        "    author_id: Mapped[int] = mapped_column(ForeignKey('authors.id'))\n"
+        "class Line(Base):\n"
+        "    order_id: Mapped[int] = mapped_column(ForeignKey('orders.id'), index=True)\n"
+        "    book_id: Mapped[int] = mapped_column(ForeignKey('books.id'))\n"
+    )
+    assert _unindexed_foreign_keys(tree) == ["Line.book_id"]
+
+
 # Chapter 06 teaches one error contract (RFC 9457 problems, nothing leaked) and chapter 07 adds input
 # models that refuse unknown fields; tests/contract_audit.py holds every later reference app to both.
 CONTRACT_FROM = "07"

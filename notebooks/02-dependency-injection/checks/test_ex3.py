@@ -64,3 +64,55 @@ async def test_create_book_and_list(call_service, tables, seeder):
         f"`list_books(session, limit=10)` returned {listed!r}.",
         "Return a list of Book objects: `list(await session.scalars(select(Book)...))`.",
     )
+
+
+async def race_for_titles(ns, database_url, titles):
+    """Probe: for each title, two create_book calls at the same moment, each with its own session."""
+    import asyncio
+
+    for name in ("create_book", "make_engine", "make_sessionmaker"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    engine = ns["make_engine"](database_url)
+    sessions = ns["make_sessionmaker"](engine)
+
+    async def attempt(title):
+        async with sessions() as session:
+            try:
+                await ns["create_book"](session, title=title, price_cents=999, stock=1, author_id=1)
+            except Exception as exc:
+                return type(exc).__name__
+            return "created"
+
+    try:
+        return [await asyncio.gather(attempt(title), attempt(title)) for title in titles]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.points(1)
+async def test_duplicate_title_race(learner, tables, seeder):
+    """two create_book calls at once for one title: one book is written, the other raises DuplicateBook"""
+    titles = ["Kindred", "Dawn", "Imago", "Wild Seed"]
+    seeder(tables, authors=[(1, "Octavia E. Butler")])
+    observed = await learner.probe(race_for_titles, database_url=tables.url, titles=titles)
+    expect(observed.ok, f"Two create_book calls at once could not run: {observed.describe_error()}.")
+    counts = {
+        row["title"]: row["copies"] for row in tables.rows("SELECT title, COUNT(*) AS copies FROM books GROUP BY title")
+    }
+    for title, results in zip(titles, observed.value, strict=True):
+        written = counts.get(title, 0)
+        expect(
+            written == 1,
+            f"Two create_book calls for {title!r} at the same moment wrote {written} books ({results}).",
+            "The unique constraint of chapter 01 (`uq_books_author_id_title`) keeps one title per author: "
+            "leave Book's `__table_args__` as given.",
+        )
+        expect(
+            sorted(results) == ["DuplicateBook", "created"],
+            f"Two create_book calls for {title!r} at the same moment gave {results}: one must create the book, "
+            "the other raise DuplicateBook."
+            + (" The IntegrityError is the database refusing the second row." if "IntegrityError" in results else ""),
+            "Both calls can look for the title before either inserts, and both find nothing. The database's "
+            "refusal is the rule: catch IntegrityError at commit.",
+        )

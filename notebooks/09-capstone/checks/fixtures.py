@@ -286,7 +286,7 @@ EXPECTED_TABLES: dict[str, dict[str, Any]] = {
             "author_id": ("INTEGER", False, False),
         },
         "foreign_keys": [["author_id", "authors.id"]],
-        "unique": [],
+        "unique": [["author_id", "title"]],
     },
     "customers": {
         "columns": {

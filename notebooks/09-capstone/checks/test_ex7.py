@@ -42,6 +42,6 @@ async def test_upgrade_builds_the_schema(probe, db, fixtures, schema):
         not problems,
         "`alembic upgrade head` did not build the bookshop's schema: " + "; ".join(problems[:8]) + ".",
         "Each table in upgrade() needs every column of its model with nullable=False, its PrimaryKeyConstraint, "
-        "its ForeignKeyConstraints, and customers its UniqueConstraint('email'). The draft cell above shows "
-        "what the models describe.",
+        "its ForeignKeyConstraints, and its UniqueConstraints (customers' email, books' author and title). "
+        "The draft cell above shows what the models describe.",
     )

@@ -56,7 +56,7 @@ async def test_duplicate_title(call_service, tables, seeder):
     expect(
         len(tables.rows("SELECT * FROM books")) == 1,
         f"`{call}` raised DuplicateBook, but a second copy was written anyway.",
-        "Check the rule before `session.add(...)`.",
+        "Roll the session back before raising DuplicateBook: `await session.rollback()`.",
     )
     other = await call_service("create_book", title="Exhalation", price_cents=999, stock=1, author_id=2)
     expect(

@@ -19,7 +19,8 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import ForeignKey, String, event, select, update
+from sqlalchemy import ForeignKey, String, UniqueConstraint, event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship, selectinload
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -79,6 +80,9 @@ class Author(Base):
 
 class Book(Base):
     __tablename__ = "books"
+    # One title per author, kept by the database for every writer. Its index, author_id first, also
+    # serves the foreign key: "the books of author 7" is a search, not a scan of every book.
+    __table_args__ = (UniqueConstraint("author_id", "title", name="uq_books_author_id_title"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -102,7 +106,7 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", lazy="raise")
 
 
@@ -110,8 +114,9 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
+    # Foreign keys are indexed: loading an order's lines, or finding the orders of a book, is a search.
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
     quantity: Mapped[int]
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
     book: Mapped[Book] = relationship(lazy="raise")
@@ -265,7 +270,12 @@ async def register_customer(uow: UnitOfWork, *, name: str, email: str, password:
         hashed = await asyncio.to_thread(hash_password, password, hasher)  # argon2 off the event loop
         customer = Customer(name=name, email=email, hashed_password=hashed)
         uow.session.add(customer)
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError as error:  # a registration with this email committed since the check
+            if not is_unique_violation(error):
+                raise
+            raise EmailTaken(f"{email} already has an account") from None
         return customer
 
 
@@ -336,6 +346,17 @@ async def get_order(session: AsyncSession, *, customer_id: int, order_id: int) -
     if order is None:
         raise OrderNotFound(f"order {order_id} not found")
     return order
+
+
+# A duplicate key, as each driver names it: PostgreSQL's SQLSTATE (asyncpg, psycopg), SQLite's error name.
+UNIQUE_VIOLATION = {"23505", "SQLITE_CONSTRAINT_UNIQUE"}
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Whether the database refused a row because a unique constraint already has its value."""
+    original = error.orig
+    codes = (getattr(original, name, None) for name in ("sqlstate", "pgcode", "sqlite_errorname"))
+    return any(code in UNIQUE_VIOLATION for code in codes)
 
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
