@@ -22,6 +22,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -179,6 +180,24 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
     taken = await client.post("/customers", json={"name": "Eve", "email": ADA["email"], "password": ADA["password"]})
     audit.problem_type(audit.problem(taken, 409, "a taken email"), "email-taken", "a taken email")
     audit.rule(ADA["email"] not in taken.text, "the 409 repeats the email that was sent")
+    respelled = {"name": "Eve", "email": "ADA@Example.COM", "password": "long enough!"}
+    response = await client.post("/customers", json=respelled)
+    audit.rule(
+        response.status_code == 409, f"another spelling of a taken email answers {response.status_code}, not 409"
+    )
+    login = await client.post("/auth/token", data={"username": "Ada@EXAMPLE.com", "password": ADA["password"]})
+    audit.rule(login.status_code == 200, f"a login with another spelling of the email answers {login.status_code}")
+
+    now = datetime.now(UTC)
+    valid = forge.sign(forge.standard_claims("1", at=now), forge.TEST_KEY)
+    response = await client.get("/customers/me", headers={"Authorization": f"Bearer {valid}"})
+    audit.rule(
+        response.status_code == 200, f"a valid token with the bookshop's iss and aud answers {response.status_code}"
+    )
+    for label, claims in (("another audience", {"aud": "admin-api"}), ("another issuer", {"iss": "staging"})):
+        token = forge.sign(forge.standard_claims("1", at=now, **claims), forge.TEST_KEY)
+        response = await client.get("/customers/me", headers={"Authorization": f"Bearer {token}"})
+        audit.problem(response, 401, f"a token for {label}")
 
     order = {"lines": [{"book_id": 1, "quantity": 1}], "customer_id": 2}
     response = await client.post("/orders", json=order, headers=auth)
@@ -191,6 +210,21 @@ async def _run(audit: Audit, token: str, drop_books: Callable[[], Awaitable[None
     audit.rule(not leaks, f"the 500 shows server internals: {'; '.join(leaks)}")
 
 
+def _settings_rules(settings_class: Any, database_url: str) -> list[str]:
+    """Chapter 05's settings: no signing key of its own outside development, the URL kept secret."""
+    broken = []
+    try:
+        settings_class(environment="production", database_url=database_url)
+    except ValueError:
+        pass
+    else:
+        broken.append("in production, settings without a signing key start anyway (a random key per worker)")
+    settings = settings_class(database_url=database_url, jwt_secret=forge.TEST_KEY)
+    if database_url in repr(settings):
+        broken.append("the settings' repr shows the database URL (not a SecretStr)")
+    return broken
+
+
 async def audit_chapter(chapter_id: str, *, default_handlers: bool = False) -> list[str]:
     """The rules ``chapter_id``'s reference app breaks; with ``default_handlers``, of the same app with
     FastAPI's default exception handlers instead of its own (what the audit must catch)."""
@@ -199,6 +233,7 @@ async def audit_chapter(chapter_id: str, *, default_handlers: bool = False) -> l
         tempfile.tempdir = folder  # a setup cell's mkdtemp() lands here, and goes with it
         ref = reference_app(chapter_id, workdir)
         database = workdir / "bookshop.sqlite"
+        settings_rules = _settings_rules(ref.Settings, f"sqlite+aiosqlite:///{database}")
         app = ref.create_app(ref.Settings(database_url=f"sqlite+aiosqlite:///{database}", jwt_secret=forge.TEST_KEY))
         if default_handlers:
             app.exception_handlers = dict(FastAPI().exception_handlers)
@@ -218,7 +253,7 @@ async def audit_chapter(chapter_id: str, *, default_handlers: bool = False) -> l
                     return [f"cannot register and log in: {registered.status_code}, {login.status_code}"]
                 audit = Audit(client)
                 await _run(audit, login.json()["access_token"], drop_books)
-                return audit.broken
+                return settings_rules + audit.broken
         finally:
             await app.state.engine.dispose()
 

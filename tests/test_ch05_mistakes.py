@@ -176,7 +176,22 @@ DUPLICATE_LEFT_TO_CRASH = (
     "        await uow.commit()",
 )
 
+# The audience is checked, the issuer is not: a token another service issued with a shared key passes.
+ISSUER_NOT_CHECKED = ("            issuer=settings.jwt_issuer,\n", "")
+# The email is stored as it was typed: "Ada@Example.com" is a second account, and cannot log in as ada@.
+EMAIL_AS_TYPED = ("        email = normalise_email(email)\n", "")
+
 MISTAKES = {
+    "the issuer of a token is not checked": Mistake(
+        {"ex3-solution": edited("ex3-solution", ISSUER_NOT_CHECKED)},
+        ("test_issuer_and_audience",),
+        ("decode_access_token accepted a token from another issuer", "issuer=settings.jwt_issuer"),
+    ),
+    "the email stored as it was typed": Mistake(
+        {"ex4-solution": edited("ex4-solution", EMAIL_AS_TYPED)},
+        ("test_emails_are_normalised",),
+        ("expected ['katherine.j@example.com']", "normalise_email(email)"),
+    ),
     "a registration that loses the race crashes (IntegrityError)": Mistake(
         {"ex4-solution": edited("ex4-solution", DUPLICATE_LEFT_TO_CRASH)},
         ("test_registration_race_for_one_email",),

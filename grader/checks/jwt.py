@@ -4,7 +4,7 @@ Runs in the grader's process and depends on nothing but the standard library: th
 byte by byte (base64url JSON, HMAC signatures), so a check can make exactly the token it means,
 including ones no JWT library would produce (``alg: none``, a payload changed after signing).
 
-    claims = standard_claims("1", at=now)                     # sub, iat, exp = now + 15 minutes
+    claims = standard_claims("1", at=now)                     # sub, iat, exp = now + 15 minutes, iss, aud
     good = sign(claims, TEST_KEY)                             # HS256, what the app itself would issue
     sign(claims, TEST_KEY, algorithm="HS512")                 # the right key, another algorithm
     sign(claims, "another key of at least 32 bytes....")      # another key
@@ -27,6 +27,9 @@ HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": ha
 # The key the apps the checks build sign with: random, 43 bytes, printed in no tutorial. The grader knows
 # it, so a check forges exactly the token it means instead of logging in (argon2 is slow on purpose).
 TEST_KEY = "AMZEUkiEJgmTJLbATYODFuv6B14pwI7ZVU301B00j8I"
+# Who issues the bookshop's tokens and whom they are for: the settings' defaults (chapter 05).
+ISSUER = "bookshop"
+AUDIENCE = "bookshop-api"
 _OMIT = object()
 
 
@@ -60,15 +63,18 @@ def standard_claims(
     sub: Any = _OMIT,
     **extra: Any,
 ) -> dict[str, Any]:
-    """``sub``, ``iat`` and ``exp`` as an app issuing a token at ``at`` would write them, plus ``extra``.
+    """``sub``, ``iat``, ``exp``, ``iss`` and ``aud`` as an app issuing a token at ``at`` would write them,
+    plus ``extra``.
 
-    Pass ``exp=None`` (or ``iat=None``, ``sub=None``) to leave a claim out, or a value to replace it
-    (datetimes become NumericDates). Extra claims with the value None are left out too.
+    Pass ``exp=None`` (or ``iat=None``, ``sub=None``, ``iss=None``, ``aud=None``) to leave a claim out, or
+    a value to replace it (datetimes become NumericDates). Extra claims with the value None are left out too.
     """
     claims: dict[str, Any] = {
         "sub": subject,
         "iat": numeric_date(at),
         "exp": numeric_date(at + timedelta(minutes=minutes)),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
     }
     for name, value in {"exp": exp, "iat": iat, "sub": sub, **extra}.items():
         if value is _OMIT:

@@ -114,6 +114,40 @@ async def test_registration_race_for_one_email(learner, tables, shop):
 
 
 @pytest.mark.points(1)
+async def test_emails_are_normalised(learner, tables, shop, auth_checks):
+    """an email is stored trimmed and case-folded: another spelling of it is taken, and logs in"""
+    await shop.seed(with_orders=False)
+    spelled = " Katherine.J@Example.COM "
+    observed = await learner.probe(auth_checks.register_probe, database_url=tables.url, **NEW | {"email": spelled})
+    expect(observed.ok, f"`register_customer(...)` could not be called: {observed.describe_error()}.")
+    rows = tables.rows("SELECT email FROM customers WHERE name = ?", (NEW["name"],))
+    stored = [row["email"] for row in rows]
+    hint = "`email = normalise_email(email)` first, in register_customer: one spelling is stored and looked up."
+    expect(
+        stored == ["katherine.j@example.com"],
+        f"`register_customer(uow, 'Katherine', {spelled!r}, ...)` stored the emails {stored}, expected "
+        "['katherine.j@example.com'].",
+        hint,
+    )
+    again = await learner.probe(
+        auth_checks.register_probe, database_url=tables.url, **NEW | {"email": "KATHERINE.J@example.com"}
+    )
+    expect(
+        again.ok and again.value["raised"] == "EmailTaken",
+        "Registering 'KATHERINE.J@example.com' after ' Katherine.J@Example.COM ' "
+        f"{'raised ' + str(again.value['raised']) if again.ok and again.value['raised'] else 'succeeded'}, "
+        "expected EmailTaken: it is the same address.",
+        hint,
+    )
+    (result,) = await login_attempts(learner, tables, auth_checks, [["katherine.J@EXAMPLE.com", NEW["password"]]])
+    expect(
+        result["raised"] is None,
+        f"authenticate with 'katherine.J@EXAMPLE.com' {auth_checks.outcome(result, 'id')}, expected Katherine.",
+        "authenticate looks the email up as normalise_email spells it (given): keep that line.",
+    )
+
+
+@pytest.mark.points(1)
 async def test_authenticate(learner, tables, shop, auth_checks):
     """authenticate returns the customer for the right password and raises InvalidCredentials for a wrong one"""
     await shop.seed(with_orders=False, login=(1, 2))

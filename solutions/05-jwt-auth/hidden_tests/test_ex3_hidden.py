@@ -95,3 +95,32 @@ async def test_malformed_tokens(learner, auth_checks, t0):
         await decoded(learner, auth_checks, t0, cases),
         "Let jwt.decode parse every token; do not short-cut the empty one.",
     )
+
+
+@pytest.mark.points(1)
+async def test_issuer_and_audience(learner, auth_checks, t0):
+    """tokens name the bookshop as issuer and its API as audience; a token for another is refused"""
+    forge = auth_checks.forge
+    observed = await learner.probe(
+        auth_checks.create_token_probe, jwt_secret=auth_checks.KEY, subject="7", at=format_time(t0), minutes=15
+    )
+    expect(observed.ok, f"`create_access_token(settings, '7', now)` raised {observed.describe_error()}.")
+    _, claims = forge.read(observed.value)
+    found = {name: claims.get(name) for name in ("iss", "aud")}
+    expected = {"iss": forge.ISSUER, "aud": forge.AUDIENCE}
+    expect(
+        found == expected,
+        f"The token's issuer and audience are {found}, expected {expected} (the settings' jwt_issuer, jwt_audience).",
+        "Add `iss` and `aud` to the claims create_access_token signs.",
+    )
+    cases = [
+        ["a token for another API", forge.sign(forge.standard_claims("1", at=t0, aud="admin-api"), auth_checks.KEY)],
+        ["a token from another issuer", forge.sign(forge.standard_claims("1", at=t0, iss="staging"), auth_checks.KEY)],
+        ["a token without an audience", forge.sign(forge.standard_claims("1", at=t0, aud=None), auth_checks.KEY)],
+        ["a token without an issuer", forge.sign(forge.standard_claims("1", at=t0, iss=None), auth_checks.KEY)],
+    ]
+    expect_invalid(
+        await decoded(learner, auth_checks, t0, cases),
+        "The key may be shared with another service: `jwt.decode(..., audience=settings.jwt_audience, "
+        "issuer=settings.jwt_issuer)`, and require both claims.",
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pwdlib import PasswordHash
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import ForeignKey, String, UniqueConstraint, event, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,11 +31,25 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BOOKSHOP_")
 
-    database_url: str = "sqlite+aiosqlite:///bookshop.sqlite"
+    environment: Literal["development", "production"] = "development"
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///bookshop.sqlite")
     page_size: int = Field(default=20, ge=1, le=100)
-    jwt_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    jwt_secret: SecretStr
     jwt_algorithm: str = "HS256"
+    jwt_issuer: str = "bookshop"
+    jwt_audience: str = "bookshop-api"
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    @model_validator(mode="before")
+    @classmethod
+    def development_key(cls, values: Any) -> Any:
+        """A random key when none is configured, in development only: workers with keys of their own
+        would refuse each other's tokens."""
+        if not isinstance(values, dict) or values.get("jwt_secret"):
+            return values
+        if values.get("environment", "development") != "development":
+            raise ValueError("jwt_secret is required outside development: set BOOKSHOP_JWT_SECRET for every worker")
+        return {**values, "jwt_secret": secrets.token_urlsafe(32)}
 
     @field_validator("jwt_secret")
     @classmethod
@@ -181,7 +195,13 @@ def dummy_hash(hasher: PasswordHash) -> str:
 
 
 def create_access_token(settings: Settings, subject: str, now: datetime) -> str:
-    claims = {"sub": subject, "iat": now, "exp": now + timedelta(minutes=settings.access_token_minutes)}
+    claims = {
+        "sub": subject,
+        "iat": now,
+        "exp": now + timedelta(minutes=settings.access_token_minutes),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm)
 
 
@@ -192,8 +212,15 @@ def decode_access_token(settings: Settings, token: str, now: datetime) -> dict[s
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
             # PyJWT would compare exp with the computer's clock; the app's clock decides instead.
-            options={"require": ["exp", "sub"], "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            options={
+                "require": ["exp", "sub", "iss", "aud"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(str(exc)) from None
@@ -264,6 +291,7 @@ class UnitOfWork:
 
 
 async def register_customer(uow: UnitOfWork, *, name: str, email: str, password: str, hasher: PasswordHash) -> Customer:
+    email = normalise_email(email)
     async with uow:
         if await uow.session.scalar(select(Customer.id).where(Customer.email == email)) is not None:
             raise EmailTaken(f"{email} already has an account")
@@ -282,7 +310,7 @@ async def register_customer(uow: UnitOfWork, *, name: str, email: str, password:
 async def authenticate(uow: UnitOfWork, *, email: str, password: str, hasher: PasswordHash) -> Customer:
     """The customer with this email and password; else InvalidCredentials, the same for both mistakes."""
     async with uow:
-        customer = await uow.session.scalar(select(Customer).where(Customer.email == email))
+        customer = await uow.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
     if customer is None:
         await asyncio.to_thread(verify_password, password, dummy_hash(hasher), hasher)
         raise InvalidCredentials("wrong email or password")
@@ -357,6 +385,11 @@ def is_unique_violation(error: IntegrityError) -> bool:
     original = error.orig
     codes = (getattr(original, name, None) for name in ("sqlstate", "pgcode", "sqlite_errorname"))
     return any(code in UNIQUE_VIOLATION for code in codes)
+
+
+def normalise_email(email: str) -> str:
+    """The one spelling of an address that is stored and looked up: " Ada@Example.COM " is ada@example.com."""
+    return email.strip().casefold()
 
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
@@ -691,7 +724,7 @@ async def read_order(order_id: int, customer: CurrentCustomer, session: SessionD
 
 def create_app(settings: Settings) -> FastAPI:
     """One app, with its own engine and session factory on app.state."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
