@@ -43,14 +43,19 @@ ALGORITHM_FROM_HEADER = (
 )
 # PyJWT's default: exp is checked only when the token has one.
 EXP_NOT_REQUIRED = [
-    ('"require": ["exp", "sub"]', '"require": ["sub"]'),
+    ('"require": ["exp", "sub", "iss", "aud"]', '"require": ["sub", "iss", "aud"]'),
     ('if _timestamp(claims, "exp") <= moment:', 'if "exp" in claims and _timestamp(claims, "exp") <= moment:'),
 ]
 # PyJWT compares exp and nbf with the computer's clock; the `now` argument is ignored.
 REAL_TIME_ONLY = [
     (
-        'options={"require": ["exp", "sub"], "verify_exp": False, "verify_nbf": False, "verify_iat": False},',
-        'options={"require": ["exp", "sub"]},',
+        """            options={
+                "require": ["exp", "sub", "iss", "aud"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },""",
+        'options={"require": ["exp", "sub", "iss", "aud"]},',
     ),
     (
         """    moment = now.timestamp()

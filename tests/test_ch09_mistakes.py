@@ -154,8 +154,8 @@ UNKNOWN_EMAIL_TOLD_APART = edited(
     "ex5-customers",
     ("from app.core.exceptions import EmailTaken,", "from app.core.exceptions import CustomerNotFound, EmailTaken,"),
     (
-        "    async with uow:\n        customer = await uow.customers.get_by_email(email)\n",
-        "    async with uow:\n        customer = await uow.customers.get_by_email(email)\n"
+        "    async with uow:\n        customer = await uow.customers.get_by_email(normalise_email(email))\n",
+        "    async with uow:\n        customer = await uow.customers.get_by_email(normalise_email(email))\n"
         "    if customer is None:\n"
         '        raise CustomerNotFound("no customer has this email")\n',
     ),
