@@ -229,8 +229,13 @@ def auth_settings(ns: dict[str, Any], database_url: str, jwt_secret: str) -> Any
     its own exercise only."""
     from pydantic import SecretStr
 
-    return ns["Settings"].model_construct(
-        database_url=database_url,
+    settings_class = ns["Settings"]
+    # Chapter 05 on keeps the URL secret (SecretStr); model_construct converts nothing, so wrap it here.
+    secret_url = settings_class.model_fields.get("database_url") and (
+        settings_class.model_fields["database_url"].annotation is SecretStr
+    )
+    return settings_class.model_construct(
+        database_url=SecretStr(database_url) if secret_url else database_url,
         page_size=20,
         jwt_secret=SecretStr(jwt_secret),
         jwt_algorithm="HS256",

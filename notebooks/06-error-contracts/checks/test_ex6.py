@@ -181,16 +181,9 @@ async def test_routes_catch_nothing(learner):
 
 async def openapi_document(ns, database_url, secret):
     """Probe: the OpenAPI document of the app `create_app` builds."""
-    from pydantic import SecretStr
+    from grader.checks.bookshop import auth_settings
 
-    settings = ns["Settings"].model_construct(
-        database_url=database_url,
-        page_size=20,
-        jwt_secret=SecretStr(secret),
-        jwt_algorithm="HS256",
-        access_token_minutes=15,
-    )
-    app = ns["create_app"](settings)
+    app = ns["create_app"](auth_settings(ns, database_url, secret))
     try:
         return app.openapi()
     finally:

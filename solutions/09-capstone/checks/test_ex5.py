@@ -4,6 +4,7 @@ import jwt
 import pytest
 
 from grader.checks import expect
+from grader.checks.jwt import AUDIENCE, ISSUER
 
 pytestmark = pytest.mark.exercise("ex5")
 
@@ -73,7 +74,7 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
         "return create_access_token(settings, str(customer.id), now).",
     )
     try:
-        claims = jwt.decode(token["value"], shop.SECRET, algorithms=["HS256"])
+        claims = jwt.decode(token["value"], shop.SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     except jwt.PyJWTError as exc:
         claims = {"error": str(exc)}
     expect(
