@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     def development_key(cls, values: Any) -> Any:
         """A random key when none is configured, in development only: workers with keys of their own
         would refuse each other's tokens."""
-        if not isinstance(values, dict) or values.get("jwt_secret"):
+        if not isinstance(values, dict) or values.get("jwt_secret") is not None:
             return values
         if values.get("environment", "development") != "development":
             raise ValueError("jwt_secret is required outside development: set BOOKSHOP_JWT_SECRET for every worker")
