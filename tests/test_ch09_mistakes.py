@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import nbformat
 import pytest
 from support import (
-    ROOT,
     VARIANTS_CASE,
     assert_diagnosed,
     assert_full_marks,
     graded_mistakes,
+    solution_cell,
 )
 
 from grader.models import SubmissionResult
@@ -27,15 +26,9 @@ from grader.models import SubmissionResult
 CHAPTER = "09-capstone"
 
 
-def solution_cell(grade_id: str) -> str:
-    notebook = nbformat.read(ROOT / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
-    [cell] = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    return cell.source
-
-
 def edited(grade_id: str, *changes: tuple[str, str]) -> str:
     """The solution's cell with each (old, new) replaced; every ``old`` must be there."""
-    source = solution_cell(grade_id)
+    source = solution_cell(CHAPTER, grade_id)
     for old, new in changes:
         assert old in source, f"{grade_id} no longer contains {old!r}"
         source = source.replace(old, new)

@@ -13,7 +13,7 @@ Two sides, as in ``grader.checks.clock``:
   ``service_answer`` and ``expect_flat``;
 - **the learner's process**: ``create_tables_probe`` is a probe (its source is sent there and run), and
   ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``, ``code_names``,
-  ``close_session`` and ``dispose_engines`` are imported there by probes
+  ``close_session``, ``dispose_engines`` and ``race_in_pairs`` are imported there by probes
   (``from grader.checks.bookshop import create_tables``), since a probe is compiled alone and shares
   nothing with the module it was written in. They return plain data or objects the probe turns into
   plain data; no verdict is computed in the learner's process.
@@ -304,3 +304,29 @@ async def dispose_engines(*apps: Any) -> None:
         engine = getattr(app.state, "engine", None)
         if engine is not None:
             await engine.dispose()
+
+
+async def race_in_pairs(ns: dict[str, Any], database_url: str, items: list[Any], call: Any, done: str) -> list[Any]:
+    """For each item, ``call(sessions, 0, item)`` and ``call(sessions, 1, item)`` at the same moment, on an
+    engine the notebook's ``make_engine`` opens on ``database_url``: per item, the two outcomes, each the
+    class name of what the call raised, or ``done``. Each call opens its own session or unit of work from
+    ``sessions``, as two requests of a server would."""
+    import asyncio
+
+    for name in ("make_engine", "make_sessionmaker"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    engine = ns["make_engine"](database_url)
+    sessions = ns["make_sessionmaker"](engine)
+
+    async def attempt(side: int, item: Any) -> str:
+        try:
+            await call(sessions, side, item)
+        except Exception as exc:
+            return type(exc).__name__
+        return done
+
+    try:
+        return [await asyncio.gather(attempt(0, item), attempt(1, item)) for item in items]
+    finally:
+        await engine.dispose()

@@ -68,26 +68,16 @@ async def test_create_book_and_list(call_service, tables, seeder):
 
 async def race_for_titles(ns, database_url, titles):
     """Probe: for each title, two create_book calls at the same moment, each with its own session."""
-    import asyncio
+    from grader.checks.bookshop import race_in_pairs
 
-    for name in ("create_book", "make_engine", "make_sessionmaker"):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined")
-    engine = ns["make_engine"](database_url)
-    sessions = ns["make_sessionmaker"](engine)
+    if "create_book" not in ns:
+        raise NameError("name 'create_book' is not defined")
 
-    async def attempt(title):
+    async def create(sessions, side, title):
         async with sessions() as session:
-            try:
-                await ns["create_book"](session, title=title, price_cents=999, stock=1, author_id=1)
-            except Exception as exc:
-                return type(exc).__name__
-            return "created"
+            await ns["create_book"](session, title=title, price_cents=999, stock=1, author_id=1)
 
-    try:
-        return [await asyncio.gather(attempt(title), attempt(title)) for title in titles]
-    finally:
-        await engine.dispose()
+    return await race_in_pairs(ns, database_url, titles, create, "created")
 
 
 @pytest.mark.points(1)

@@ -28,25 +28,16 @@ def expect_unchanged(before, after, call):
 
 async def race_for_last_copies(ns, database_url, book_ids):
     """For each book, two place_order calls for its last copy at the same time, each with its own unit of work."""
-    import asyncio
+    from grader.checks.bookshop import race_in_pairs
 
-    for name in ("place_order", "UnitOfWork", "make_engine", "make_sessionmaker"):
+    for name in ("place_order", "UnitOfWork"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
-    engine = ns["make_engine"](database_url)
-    sessions = ns["make_sessionmaker"](engine)
 
-    async def attempt(customer_id, book_id):
-        try:
-            await ns["place_order"](ns["UnitOfWork"](sessions), customer_id, [(book_id, 1)])
-        except Exception as exc:
-            return type(exc).__name__
-        return "placed"
+    async def order(sessions, side, book_id):
+        await ns["place_order"](ns["UnitOfWork"](sessions), side + 1, [(book_id, 1)])  # customers 1 and 2
 
-    try:
-        return [await asyncio.gather(attempt(1, book_id), attempt(2, book_id)) for book_id in book_ids]
-    finally:
-        await engine.dispose()
+    return await race_in_pairs(ns, database_url, book_ids, order, "placed")
 
 
 @pytest.mark.points(1)

@@ -69,25 +69,17 @@ async def test_register_customer(learner, tables, shop, auth_checks):
 
 async def race_to_register(ns, database_url, attempts):
     """Probe: for each email, two register_customer calls at the same moment, each with its own unit of work."""
-    import asyncio
+    from grader.checks.bookshop import race_in_pairs
 
-    for needed in ("register_customer", "UnitOfWork", "make_engine", "make_sessionmaker"):
+    for needed in ("register_customer", "UnitOfWork"):
         if needed not in ns:
             raise NameError(f"name {needed!r} is not defined")
-    engine = ns["make_engine"](database_url)
-    sessions = ns["make_sessionmaker"](engine)
 
-    async def attempt(name, email):
-        try:
-            await ns["register_customer"](ns["UnitOfWork"](sessions), name, email, "a long enough password")
-        except Exception as exc:
-            return type(exc).__name__
-        return "registered"
+    async def register(sessions, side, email):
+        name = ("Eve", "Mallory")[side]
+        await ns["register_customer"](ns["UnitOfWork"](sessions), name, email, "a long enough password")
 
-    try:
-        return [await asyncio.gather(attempt("Eve", email), attempt("Mallory", email)) for email in attempts]
-    finally:
-        await engine.dispose()
+    return await race_in_pairs(ns, database_url, attempts, register, "registered")
 
 
 @pytest.mark.points(1)
