@@ -2,78 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from grader.course import Course
-from grader.grade import peek_chapter
+from grader.fingerprint import checks_fingerprint, grader_fingerprint
+from grader.grade import error_extra, grade_submission
 from grader.local import LocalRunner
 from grader.models import Submission, SubmissionResult
+from grader.pipeline.discover import UNKNOWN_CHAPTER, safe_id
+from grader.pipeline.score import error_result
 from grader.pipeline.write import read_results, result_path, write_csv, write_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
-SUBMITTED = "submitted"
 
-
-def _notebooks(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-
-
-def _nbgrader_identity(path: Path) -> tuple[str, str] | None:
-    """(student, assignment) from ``submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb``."""
-    parts = path.resolve().parts
-    if len(parts) >= 4 and parts[-4] == SUBMITTED:
-        return parts[-3], parts[-2]
-    return None
-
-
-def identify(path: Path, course: Course, assignment: str | None, student: str | None) -> Submission:
-    nbgrader = _nbgrader_identity(path)
-    chapter = assignment or peek_chapter(path) or (nbgrader[1] if nbgrader else None)
-    if chapter is None:
-        chapter = next((c for c in (path.stem, path.parent.name) if c in course.chapter_ids), None)
-    student_id = nbgrader[0] if nbgrader else (student or path.stem)
-    return Submission(path=path, student_id=student_id, assignment=chapter, sha256=file_sha256(path))
-
-
-def file_sha256(path: Path) -> str:
+def already_graded(out: Path, submission: Submission, course: Course) -> bool:
+    """A row exists for these exact notebook bytes, graded by these checks and this grader (a resumed run
+    keeps it; after a hidden test or the grader changed, it is graded again)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
-def discover(
-    paths: Iterable[Path], course: Course, assignment: str | None = None, student: str | None = None
-) -> list[Submission]:
-    submissions: list[Submission] = []
-    seen: dict[tuple[str, str | None], int] = {}
-    for root in paths:
-        found = _notebooks(root / SUBMITTED if (root / SUBMITTED).is_dir() else root)
-        for path in found:
-            submission = identify(path, course, assignment, student)
-            key = (submission.student_id, submission.assignment)
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] > 1:  # two notebooks with one identity must still get a row each
-                submission.student_id = f"{submission.student_id}-{seen[key]}"
-            submissions.append(submission)
-    return submissions
-
-
-def already_graded(out: Path, submission: Submission) -> bool:
-    """A row exists for these exact notebook bytes (a resumed run skips it)."""
-    path = result_path(out, submission.assignment or "unknown", submission.student_id)
-    try:
+        path = result_path(out, submission.assignment or UNKNOWN_CHAPTER, submission.student_id)
         previous = SubmissionResult.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValidationError):
+    except (OSError, ValueError):
         return False
-    return bool(submission.sha256) and previous.extra_data.notebook_sha256 == submission.sha256
+    extra = previous.extra_data
+    return (
+        bool(submission.sha256)
+        and extra.notebook_sha256 == submission.sha256
+        and extra.checks_sha256 == checks_fingerprint(course, submission.assignment)
+        and extra.grader_sha256 == grader_fingerprint()
+    )
 
 
 def grade_batch(
@@ -96,14 +54,22 @@ def grade_batch(
     scheduler's address) the submissions are graded by that cluster's workers instead of here.
     """
     results: list[SubmissionResult] = []
-    todo = submissions if force else [s for s in submissions if not already_graded(out, s)]
-    for skipped in (s for s in submissions if s not in todo):
-        previous = SubmissionResult.model_validate_json(
-            result_path(out, skipped.assignment or "unknown", skipped.student_id).read_text(encoding="utf-8")
-        )
-        results.append(previous)
+
+    def keep(result: SubmissionResult) -> None:
+        results.append(result)
         if on_result:
-            on_result(previous)
+            on_result(result)
+
+    todo = submissions if force else [s for s in submissions if not already_graded(out, s, course)]
+    for skipped in (s for s in submissions if s not in todo):
+        keep(
+            SubmissionResult.model_validate_json(
+                result_path(out, skipped.assignment or UNKNOWN_CHAPTER, skipped.student_id).read_text(encoding="utf-8")
+            )
+        )
+    for broken in (s for s in todo if s.error is not None):  # found unreadable at discovery: no process needed
+        keep(write_row(out, grade_submission(broken, course, limits), course, broken))
+    todo = [s for s in todo if s.error is None]
     # The course is hidden from learner code wherever it lives; a zygote is started once for the batch, so
     # its sandbox must hide it from the start.
     base = isolation or Isolation()
@@ -114,10 +80,27 @@ def grade_batch(
         runner: LocalRunner | DaskRunner = DaskRunner(scheduler, course, limits, base, warm)
     else:
         runner = LocalRunner(course, limits, jobs, base, warm)
-    for _, result in runner.run(todo):
-        write_result(out, result)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    for submission, result in runner.run(todo):
+        keep(write_row(out, result, course, submission))
     write_csv(out, read_results(out))
     return results
+
+
+def write_row(out: Path, result: SubmissionResult, course: Course, submission: Submission) -> SubmissionResult:
+    """Stamp the row with what graded it (and with the student id the file claimed, when that was not a
+    safe file name) and write it; a row that cannot be written is replaced by an error row saying why, so
+    one file's trouble never stops the batch."""
+    extra = result.extra_data
+    update: dict[str, object] = {"checks_sha256": checks_fingerprint(course, submission.assignment)}
+    update["grader_sha256"] = grader_fingerprint()
+    output = result.output
+    if submission.identity_note:
+        output = update["message"] = f"{extra.message}; {submission.identity_note}, graded as {extra.student_id!r}"
+    result = result.model_copy(update={"output": output, "extra_data": extra.model_copy(update=update)})
+    try:
+        write_result(out, result)
+    except (OSError, ValueError) as exc:
+        named = submission.model_copy(update={"student_id": safe_id(submission.student_id)})
+        result = error_result(error_extra(named), f"the row could not be written: {exc}", result.execution_time)
+        write_result(out, result)  # if the disk itself refuses, the operator must hear it: this one raises
+    return result

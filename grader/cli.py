@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from grader.course import Course
@@ -51,13 +52,14 @@ def _isolation(mode: IsolationMode, hide: list[Path]) -> Isolation:
     return isolation
 
 
-def _reused(out: Path, submissions: list[Submission], force: bool) -> set[tuple[str, str]]:
-    """The rows this run keeps from an earlier one (same notebook bytes), for the run log."""
+def _reused(out: Path, submissions: list[Submission], course: Course, force: bool) -> set[tuple[str, str]]:
+    """The rows this run keeps from an earlier one (same notebook, checks and grader), for the run log."""
     from grader.batch import already_graded
+    from grader.pipeline.discover import UNKNOWN_CHAPTER
 
     if force:
         return set()
-    return {(s.student_id, s.assignment or "unknown") for s in submissions if already_graded(out, s)}
+    return {(s.student_id, s.assignment or UNKNOWN_CHAPTER) for s in submissions if already_graded(out, s, course)}
 
 
 def read_result(out: Path, result: SubmissionResult) -> SubmissionResult:
@@ -95,8 +97,8 @@ def check(
         slot = Slot(number, sandbox, warm=True)
         slot.ready_zygote(wait=False)
         try:
-            from grader.batch import identify
             from grader.grade import grade_submission
+            from grader.pipeline.discover import identify
 
             submission = identify(notebook, course_, assignment, None)
             result = grade_submission(
@@ -105,7 +107,7 @@ def check(
         finally:
             slot.close()
     if result.status is Status.ERROR:
-        console.print(f"[red]error:[/red] {result.extra_data.message}")
+        console.print(f"[red]error:[/red] {escape(result.extra_data.message)}")
         raise typer.Exit(2)
     from grader.report.views import feedback_view
     from grader.report_terminal import print_feedback
@@ -159,9 +161,14 @@ def grade(
     Rows are written as each submission finishes; run the same command again after an interruption
     and only the submissions without a row (or whose notebook changed) are graded.
     """
-    from grader.batch import discover, grade_batch
+    from grader.batch import grade_batch
+    from grader.pipeline.discover import discover
 
     course_ = _course(course, paths[0])
+    if assignment is not None and assignment not in course_.chapter_ids:
+        known = ", ".join(course_.chapter_ids) or "none"
+        console.print(f"[red]error:[/red] --assignment {assignment!r} is not a chapter of this course ({known})")
+        raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     sandbox = _isolation(isolation, [*paths, out])
     submissions = discover(paths, course_, assignment, student)
@@ -174,7 +181,7 @@ def grade(
     from grader.pipeline.exports import write_gradescope
     from grader.pipeline.publish import PublishOptions, publish
 
-    reused = _reused(out, submissions, force)
+    reused = _reused(out, submissions, course_, force)
     started = datetime.now(UTC)
     limits = Limits(submission_timeout=timeout, memory_mb=memory_mb, cell_timeout=cell_timeout)
     with Progress(
@@ -210,7 +217,11 @@ def grade(
     if gradescope is not None:
         write_gradescope(gradescope, read_result(out, results[0]))
     errors = sum(r.status is Status.ERROR for r in results)
-    console.print(f"{len(results)} graded ({errors} with errors); results in {out}/results, table in {out}/grades.csv")
+    console.print(
+        f"{len(results)} rows: {len(results) - len(reused)} graded now, {len(reused)} reused from an earlier run "
+        f"(same notebook, checks and grader), {errors} with errors; results in {out}/results, table in "
+        f"{out}/grades.csv"
+    )
     if published.gradebook_rows:
         console.print(f"{published.gradebook_rows} written into nbgrader's gradebook (formgrader, nbgrader export)")
     if published.feedback_files:

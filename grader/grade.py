@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from nbformat import NotebookNode
-
 from grader.course import Course
 from grader.errors import CourseError, GradingError
 from grader.models import ExtraData, Status, Submission, SubmissionResult
 from grader.pipeline.extract import extract
-from grader.pipeline.load import load
+from grader.pipeline.load import chapter_in, load, read_regular
 from grader.pipeline.restore import restore
 from grader.pipeline.run_tests import run_tests
 from grader.pipeline.sandbox import SandboxBackend, SandboxSession
@@ -24,8 +21,6 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied
 from grader.sandbox.warm import Zygote
 
-METADATA_KEY = "workbook"
-
 
 def grader_version() -> str:
     try:
@@ -34,20 +29,12 @@ def grader_version() -> str:
         return "unknown"
 
 
-def chapter_from_metadata(notebook: NotebookNode) -> str | None:
-    value = notebook.metadata.get(METADATA_KEY, {})
-    chapter = value.get("chapter") if isinstance(value, dict) else None
-    return chapter if isinstance(chapter, str) else None
-
-
 def peek_chapter(path: Path) -> str | None:
     """The chapter a notebook names in its metadata, or None if it cannot be read."""
     try:
-        raw = json.loads(path.read_bytes())
-        chapter = raw["metadata"][METADATA_KEY]["chapter"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return chapter_in(read_regular(path))
+    except (GradingError, ValueError):
         return None
-    return chapter if isinstance(chapter, str) else None
 
 
 def error_extra(submission: Submission) -> ExtraData:
@@ -76,11 +63,10 @@ def grade_submission(
     started = time.perf_counter()
     extra = error_extra(submission)
     try:
+        if submission.error is not None:
+            raise GradingError(submission.error)
         if submission.assignment is None:
-            raise GradingError(
-                f"{submission.path.name}: cannot tell which chapter this notebook is "
-                "(its metadata lost the chapter); grade it with --assignment CHAPTER"
-            )
+            raise GradingError(f"{submission.path.name}: cannot tell which chapter this notebook is; use --assignment")
         return _grade(submission, course, limits, extra, started, include_hidden, isolation or Isolation(), zygote)
     except (GradingError, CourseError) as exc:
         return error_result(extra, str(exc), time.perf_counter() - started)

@@ -40,6 +40,7 @@ class GradeRequest(BaseModel):
 def run(request_json: str, result_path: str, zygote: Zygote | None = None) -> None:
     """Grade the request and write its row to ``result_path`` (atomically: a kill leaves no half row)."""
     request = GradeRequest.model_validate_json(request_json)
+    request.limits.apply_to_grader()
     course = Course.at(request.course_root)
     result = grade_submission(request.submission, course, request.limits, isolation=request.isolation, zygote=zygote)
     atomic_write(Path(result_path), result.model_dump_json())

@@ -66,9 +66,9 @@ def _run_as_command(request: GradeRequest, result_file: Path, zygote: Zygote | N
     request_file.write_text(request.model_dump_json())
     command = [sys.executable, "-m", "grader.grade_one", str(request_file), str(result_file)]
     fds: tuple[int, ...] = ()
-    if zygote is not None and zygote.fileno() is not None:
-        fds = (zygote.fileno(),)
-        command += [str(fds[0]), str(zygote.root)]
+    if zygote is not None and (fd := zygote.fileno()) is not None:
+        fds = (fd,)
+        command += [str(fd), str(zygote.root)]
     try:
         completed = subprocess.run(
             command, capture_output=True, timeout=limit, stdin=subprocess.DEVNULL, pass_fds=fds, check=False

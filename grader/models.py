@@ -48,6 +48,10 @@ class Submission(BaseModel):
     student_id: str
     assignment: str | None = None
     sha256: str = ""
+    # Set at discovery: why this file cannot be graded (it is not a regular file, names no chapter of the
+    # course...), and what the student id was changed from when the claimed one was not a safe file name.
+    error: str | None = None
+    identity_note: str = ""
 
 
 class TestOutcome(BaseModel):
@@ -99,6 +103,9 @@ class ExtraData(BaseModel):
     restored_cells: list[str] = Field(default_factory=list)
     tampered_cells: list[str] = Field(default_factory=list)
     grader_version: str = ""
+    # What graded this row (``grader.fingerprint``): a resumed run reuses it only while both still match.
+    checks_sha256: str = ""
+    grader_sha256: str = ""
     late: LateInfo | None = None
 
 

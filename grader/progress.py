@@ -17,10 +17,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from grader.batch import discover
 from grader.course import Course
 from grader.grade import grade_submission
 from grader.models import Status, Submission, SubmissionResult
+from grader.pipeline.discover import discover
 from grader.report.views import split_output
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits

@@ -457,6 +457,46 @@ for _ in range(160):
     os.write(answer_fd, chunk)
 """
 
+ANSWER_LINES = """
+import os
+import sys
+
+answer_fd = int(sys.argv[-1])
+os.write(answer_fd, b"[" + b"{}," * (8 * 2**20 // 3) + b"{}]\\n")
+"""
+
+ANSWER_NESTING = """
+import os
+import sys
+
+answer_fd = int(sys.argv[-1])
+os.write(answer_fd, b"[" * 1_000_000 + b"\\n")
+"""
+
+# Kernel objects that outlive a process: SysV shared memory and the uid's keyring, once a channel from
+# one submission to the next. Each call must fail with EPERM (PermissionError); success is a RuntimeError.
+SHARED_KERNEL_OBJECTS = """
+import ctypes
+import os
+import platform
+
+libc = ctypes.CDLL(None, use_errno=True)
+ADD_KEY = {"x86_64": 248, "aarch64": 217}[platform.machine()]
+KEY_SPEC_USER_KEYRING = -4
+calls = {
+    "shmget": lambda: libc.shmget(0, 4096, 0o1600),
+    "msgget": lambda: libc.msgget(0, 0o1600),
+    "add_key": lambda: libc.syscall(ADD_KEY, b"user", b"rt", b"x", 1, KEY_SPEC_USER_KEYRING),
+}
+refused = []
+for name, call in calls.items():
+    ctypes.set_errno(0)
+    if call() >= 0:
+        raise RuntimeError(f"{name} worked: a channel to the next submission")
+    refused.append((name, ctypes.get_errno()))
+raise PermissionError(f"refused: {refused}")
+"""
+
 HARDCODED = {
     "ex1": 'async def greet(name: str) -> str:\n    await asyncio.sleep(0)\n    return "Hello, Ada!"',
     "ex2": (
@@ -957,14 +997,15 @@ CASES: list[Case] = [
     ),
     Case(
         "huge_text",
-        "10 MB exception messages and return values",
+        "10 MB exception messages, return values and responses: each refused past 4 MiB, the process lives on",
         lambda ctx: with_attack(
             answered(**HUGE_TEXT), "raise", "raise ValueError('C' * 10_000_000)", after="ex4-solution"
         ),
         Expected(
-            score=2.0,
-            passed=frozenset({"test_call_health_is_async", "test_health_is_json"}),
+            score=1.0,
+            passed=frozenset({"test_call_health_is_async"}),
             cells={"rt-raise": CellExpect("ValueError", message="C" * 500)},
+            outputs={"test_call_health": "over the 4 MiB a check reads"},
         ),
     ),
     Case(
@@ -972,6 +1013,32 @@ CASES: list[Case] = [
         "writes 160 MiB without a line break on the grader's answer channel",
         _cells_after("ex4-solution", ("flood", ANSWER_FLOOD)),
         full_marks(cells={"rt-flood": CellExpect("LearnerDied", message="answer channel")}),
+    ),
+    Case(
+        "many_cells",
+        "1,500 cells that each raise: refused before anything runs, so the row stays small",
+        lambda ctx: insert_after(
+            answered(), "ex4-solution", *(attack_cell(f"many-{i}", "raise ValueError('x' * 400)") for i in range(1500))
+        ),
+        Expected(score=0.0, passed=frozenset(), status="error", max_score=0.0, message="over the 1000 limit"),
+    ),
+    Case(
+        "shared_kernel_objects",
+        "SysV shared memory, a SysV message queue and the uid's keyring: each refused (seccomp)",
+        _cells_after("ex4-solution", ("kernel", SHARED_KERNEL_OBJECTS)),
+        full_marks(cells={"rt-kernel": CellExpect("PermissionError", message="('add_key', 1)")}),
+    ),
+    Case(
+        "answer_lines",
+        "an 8 MiB line of tiny JSON objects, line break included, on the grader's answer channel",
+        _cells_after("ex4-solution", ("lines", ANSWER_LINES)),
+        full_marks(cells={"rt-lines": CellExpect("LearnerDied", message="answer channel")}),
+    ),
+    Case(
+        "answer_nesting",
+        "a line of JSON nested a million deep on the grader's answer channel: ignored, the channel goes on",
+        _cells_after("ex4-solution", ("nesting", ANSWER_NESTING)),
+        full_marks(),
     ),
     # -- answers that do not do the work ----------------------------------------------------------
     Case(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,12 +189,14 @@ def graded_mistakes(
     folder = tmp_path_factory.mktemp(f"mistakes-{chapter}")
     out = tmp_path_factory.mktemp(f"grades-{chapter}")
     submissions = []
+    names = {}  # a case's name is prose ("500 served as application/json"), not a file name: rows use case00...
     for index, (case, replacements) in enumerate(selected.items()):
         path = solution_with_cells_replaced(chapter, replacements, folder / f"case{index:02d}.ipynb")
-        submissions.append(Submission(path=path, student_id=case, assignment=chapter))
+        submissions.append(Submission(path=path, student_id=path.stem, assignment=chapter))
+        names[path.stem] = case
     isolation = Isolation(hide=[folder, out])
     results = grade_batch(submissions, Course.at(ROOT), out, Limits(), jobs=2, isolation=isolation)
-    return {result.extra_data.student_id: result for result in results}
+    return {names[result.extra_data.student_id]: result for result in results}
 
 
 def _by_name(result: SubmissionResult) -> dict[str, TestResult]:
@@ -246,3 +251,25 @@ def edited_cell(chapter: str, grade_id: str, *changes: tuple[str, str]) -> str:
         source = source.replace(old, new)
     return source
 
+
+def _writable_visible_folder() -> Path | None:
+    """A folder the sandbox does not hide by default (unlike /tmp, /home, /root and the grader's checkout)."""
+    for candidate in (Path("/srv"), Path("/opt"), Path("/mnt")):
+        if candidate.is_dir() and os.access(candidate, os.W_OK):
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def visible_course_copy(chapter: str) -> Iterator[Course]:
+    """One chapter copied outside every folder the sandbox hides anyway, world-readable like a checkout:
+    only the grader's own hiding of the course can keep the learner from reading the hidden tests."""
+    root = Path(tempfile.mkdtemp(prefix="workbook-redteam-", dir=_writable_visible_folder()))
+    try:
+        os.chmod(root, 0o755)
+        shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+        shutil.copytree(ROOT / "solutions" / chapter, root / "solutions" / chapter, ignore=ignore)
+        yield Course.at(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -9,10 +9,10 @@ import pytest
 from support import ROOT
 from typer.testing import CliRunner
 
-from grader.batch import discover, identify
 from grader.cli import app
 from grader.course import Course
 from grader.errors import CourseError
+from grader.pipeline.discover import discover, identify
 
 CONFIG = 'c = get_config()\nc.CourseDirectory.source_directory = "src"\nc.CourseDirectory.release_directory = "rel"\n'
 

@@ -112,3 +112,16 @@ def test_grader_check_prints_each_failure_with_its_hint(tmp_path: Path):
     assert "ex1: 2 of 2 checks passed" in out and "ex3: 0 of 2 checks passed" in out, out
     assert "Hint:" in out
     assert "00-orientation: 4 of 8 checks passed" in out, out
+
+
+def test_redaction_never_touches_what_a_visible_check_shows(chapter_id: str):
+    """A hidden test may share a line with a visible check's hint (chapter 02 once showed "`[hidden] yield
+    session` is all it takes"); only text of the hidden tests alone is blanked."""
+    from grader.course import Course
+    from grader.testing.plugin import clean_message, hidden_text
+
+    chapter = Course.at(ROOT).chapter(chapter_id)
+    secrets = hidden_text(chapter.hidden_tests)
+    for path in sorted(chapter.visible_tests.rglob("*.py")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            assert clean_message(line, secrets) == line, (path.name, line)

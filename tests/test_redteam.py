@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,10 +36,11 @@ from redteam_cases import (
     Expected,
     write_case,
 )
-from support import ROOT, VENV_BIN, read_grade_folder, tail, tool_env
+from support import ROOT, VENV_BIN, read_grade_folder, tail, tool_env, visible_course_copy
 
-from grader.batch import discover, grade_batch
+from grader.batch import grade_batch
 from grader.course import Course
+from grader.pipeline.discover import discover
 from grader.pipeline.extract import extract
 from grader.pipeline.load import load
 from grader.pipeline.restore import restore
@@ -67,28 +67,10 @@ class Batch:
     csv_rows: list[dict[str, str]]
 
 
-def _writable_visible_folder() -> Path | None:
-    """A folder the sandbox does not hide by default (unlike /tmp, /home, /root and the grader's checkout)."""
-    for candidate in (Path("/srv"), Path("/opt"), Path("/mnt")):
-        if candidate.is_dir() and os.access(candidate, os.W_OK):
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Course]:
-    """Chapter 00 copied outside every folder the sandbox hides anyway, world-readable like a checkout:
-    only the grader's own hiding of the course can keep the learner from reading the hidden tests."""
-    parent = _writable_visible_folder()
-    root = Path(tempfile.mkdtemp(prefix="workbook-redteam-", dir=parent)) if parent else tmp_path_factory.mktemp("c")
-    try:
-        os.chmod(root, 0o755)
-        shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-        ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-        shutil.copytree(ROOT / "solutions" / CHAPTER, root / "solutions" / CHAPTER, ignore=ignore)
-        yield Course.at(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def course() -> Iterator[Course]:
+    with visible_course_copy(CHAPTER) as copy:
+        yield copy
 
 
 def _isolation(*hide: Path) -> Isolation:

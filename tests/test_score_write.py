@@ -153,3 +153,23 @@ def test_grades_csv(tmp_path: Path):
         ["zoe", "00-orientation", "2.0", "2.0", "graded", "1 of 1 checks passed"],
         ["bob", "01-persistence", "0.0", "0.0", "error", 'bad, "quoted"\nand multi-line message'],
     ]
+
+
+def test_grades_csv_neutralises_what_a_spreadsheet_would_run(tmp_path: Path):
+    """OWASP's CSV injection advice: a text cell starting with = + - @ TAB or CR is written with a leading '."""
+    attacks = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    results = [error_result(_extra(f"s{i}"), message, 0.1) for i, message in enumerate(attacks)]
+    path = write_csv(tmp_path, results)
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["message"] for row in rows] == ["'" + message.replace("\r", "\n") for message in attacks]
+    assert all(row["score"] == "0.0" for row in rows)  # numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    ("assignment", "student"),
+    [("ch", "../escape"), ("ch", "/abs"), ("ch", "a/b"), ("ch", "nul\0"), ("..", "ada"), ("", "ada"), ("/tmp", "a")],
+)
+def test_no_output_path_leaves_out(tmp_path: Path, assignment: str, student: str):
+    with pytest.raises(ValueError, match="refusing to write"):
+        result_path(tmp_path, assignment, student)

@@ -214,7 +214,7 @@ def _previous_build(path: Path) -> dict[str, NotebookNode]:
         notebook = nbformat.read(path, as_version=4)
     except Exception:  # a first build, or a notebook damaged by hand: nothing to compare with
         return {}
-    return {_grade_id(cell): cell for cell in notebook.cells if _grade_id(cell)}
+    return {grade_id: cell for cell in notebook.cells if (grade_id := _grade_id(cell))}
 
 
 def _set_check_points(chapter_id: str, directory: Path, notebook: NotebookNode) -> None:

@@ -10,7 +10,6 @@ as in ``grader.testing.plugin``).
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from pathlib import Path
 
 from grader.errors import CourseError
@@ -50,7 +49,7 @@ def _module_marks(tree: ast.Module, where: str) -> dict[str, object]:
 
 def exercise_points(test_files: list[Path]) -> dict[str, float]:
     """Each exercise's points: the sum over every test of these files (visible and hidden)."""
-    totals: Counter[str] = Counter()
+    totals: dict[str, float] = {}
     for path in test_files:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -68,7 +67,8 @@ def exercise_points(test_files: list[Path]) -> dict[str, float]:
             points = marks.get("points", DEFAULT_POINTS)
             if not isinstance(points, int | float) or isinstance(points, bool):
                 raise CourseError(f"{path.name}::{node.name}: points must be a number")
-            totals[str(marks["exercise"])] += float(points)
+            exercise = str(marks["exercise"])
+            totals[exercise] = totals.get(exercise, 0.0) + float(points)
     return dict(totals)
 
 

@@ -332,11 +332,11 @@ class Resolver:
         kwargs = {p: await self.get(p, (*chain, name)) for p in fixture_names(function)}
         value = function(**kwargs)
         if inspect.isasyncgen(value):
-            generator, value = value, await value.__anext__()
-            self.teardowns.append(generator)
+            self.teardowns.append(value)
+            value = await value.__anext__()
         elif inspect.isgenerator(value):
-            generator, value = value, next(value)
-            self.teardowns.append(generator)
+            self.teardowns.append(value)
+            value = next(value)
         elif inspect.isawaitable(value):
             value = await value
         self.values[name] = value

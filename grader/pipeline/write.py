@@ -30,6 +30,9 @@ CSV_COLUMNS = [
     "due_date",
 ]
 RESULTS_DIR = "results"
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP's CSV
+# injection advice): such a cell is written with a leading apostrophe, which they show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -46,8 +49,19 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def inside(out: Path, *parts: str) -> Path:
+    """``out/parts...``, proven to stay inside ``out``: ids are validated at discovery, and this is the
+    last line if one ever is not (a separator, ``..``, an absolute path, a NUL)."""
+    path = out.joinpath(*parts)
+    if any(not part or "\0" in part or "/" in part or part in (".", "..") for part in parts):
+        raise ValueError(f"refusing to write {path!r}: not a plain name inside {out}")
+    if not path.resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"refusing to write {path!r}: outside {out}")
+    return path
+
+
 def result_path(out: Path, assignment: str, student_id: str) -> Path:
-    return out / RESULTS_DIR / assignment / f"{student_id}.json"
+    return inside(out, RESULTS_DIR, assignment, f"{student_id}.json")
 
 
 def write_result(out: Path, result: SubmissionResult) -> Path:
@@ -65,10 +79,19 @@ def _when(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
+def neutralised(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, made plain text; a CR becomes a line break (the
+    file's lines end in LF, so a bare CR would not be quoted and would split the row in other readers)."""
+    if not isinstance(value, str):
+        return value
+    text = "'" + value if value.startswith(FORMULA_STARTS) else value
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def csv_row(result: SubmissionResult) -> list[object]:
     extra = result.extra_data
     late = extra.late or LateInfo()
-    return [
+    cells = [
         extra.student_id,
         extra.assignment,
         result.final_score,
@@ -81,6 +104,7 @@ def csv_row(result: SubmissionResult) -> list[object]:
         _when(late.submitted_at),
         _when(late.due_date),
     ]
+    return [neutralised(cell) for cell in cells]
 
 
 def write_csv(out: Path, results: list[SubmissionResult]) -> Path:

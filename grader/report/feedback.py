@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.models import SubmissionResult
-from grader.pipeline.write import atomic_write
+from grader.pipeline.write import atomic_write, inside
 from grader.report.templates import render
 from grader.report.views import FeedbackView, feedback_view
 
@@ -19,7 +19,7 @@ def feedback_html(view: FeedbackView) -> str:
 
 
 def feedback_path(out: Path, result: SubmissionResult) -> Path:
-    return out / FEEDBACK_DIR / result.extra_data.assignment / f"{result.extra_data.student_id}.html"
+    return inside(out, FEEDBACK_DIR, result.extra_data.assignment, f"{result.extra_data.student_id}.html")
 
 
 def write_feedback(path: Path, result: SubmissionResult, now: datetime | None = None) -> Path:

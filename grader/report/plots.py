@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 OK, BAD, MUTED = "#1a7f37", "#cf222e", "#57606a"
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text: small, searchable, crisp at any zoom
     "font.size": 10,
     "axes.spines.top": False,
@@ -49,7 +54,7 @@ def score_histogram(scores: list[float], max_score: float, title: str, salt: str
         axes.set_xlim(bins[0], bins[-1])
         axes.set_xlabel(f"score (of {top:g})")
         axes.set_ylabel("submissions")
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title, loc="left", fontsize=11)
     return to_svg(figure, salt)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 import grader
+from grader.sandbox import syscalls
 
 UID_BASE = 61000
 TMPFS_BYTES = 64 * 2**20
@@ -58,6 +59,8 @@ def missing_layers() -> tuple[str, ...]:
         )
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         missing.append("setpriv is not installed (util-linux): learner code would run as root")
+    if (reason := syscalls.missing()) is not None:
+        missing.append(f"{reason}: learner code could pass data to the next submission through SysV IPC or the keyring")
     return tuple(missing)
 
 

@@ -7,6 +7,12 @@ import resource
 
 from pydantic import BaseModel
 
+# One answer line on the channel from the learner process. The largest real answer (a cell list, a probe's
+# observations, a response) is tens of KiB; a line is parsed whole in the grading process, so its cap bounds
+# that process's memory (a 64 MiB line of tiny JSON objects took 1.6-3.1 GiB). The worker answers a bigger
+# value with an ``AnswerTooLarge`` error; a longer line all the same is a flood, and the process is stopped.
+MAX_ANSWER_BYTES = 4 * 2**20
+
 
 class Limits(BaseModel):
     """How much one learner process may use. Wall-clock limits are enforced by the parent."""
@@ -20,10 +26,22 @@ class Limits(BaseModel):
     request_timeout: float = 10.0
     submission_timeout: float = 180.0
     output_bytes: int = 64_000
+    # The grading process (pytest and the checks, never learner code) reads what the learner sends: its
+    # heap is capped too, so a flood it did not foresee costs one error row, not the machine.
+    grader_memory_mb: int = 3072
+
+    def apply_to_grader(self) -> None:
+        """The soft data limit of this grading process (its learner processes reset it in ``apply``)."""
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = self.grader_memory_mb * 1024 * 1024
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
     def apply(self) -> None:
         """Runs in the child before exec: no Python state of the parent is touched."""
         mb = 1024 * 1024
+        _, data_hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(resource.RLIMIT_DATA, (data_hard, data_hard))  # the grading process's own cap
         resource.setrlimit(resource.RLIMIT_AS, (self.memory_mb * mb, self.memory_mb * mb))
         resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_mb * mb, self.file_size_mb * mb))

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox.isolation import Isolation, prepare_scratch, sandboxed, wrap
-from grader.sandbox.limits import Limits
+from grader.sandbox.limits import MAX_ANSWER_BYTES, Limits
 from grader.sandbox.warm import Zygote, ZygoteError
 
 Fds = tuple[int, int, int]  # the learner's request read end, answer write end, output write end
-MAX_ANSWER_BYTES = 64 * 2**20  # one answer line; a longer one is a flood, never held in memory
 
 
 class LearnerDied(Exception):
@@ -192,15 +191,15 @@ class LearnerProcess:
             while line := stream.readline(MAX_ANSWER_BYTES + 1):
                 if len(line) > MAX_ANSWER_BYTES:  # the learner's code holds the channel's fd and may flood it
                     self.kill(
-                        f"the learner process sent more than {MAX_ANSWER_BYTES // 2**20} MiB without a line break "
+                        f"the learner process sent a line of more than {MAX_ANSWER_BYTES // 2**20} MiB "
                         "on the grader's answer channel"
                     )
                     break
                 try:
                     answer = json.loads(line)
                     future = self._pending.pop(int(answer.pop("id")))
-                except (ValueError, KeyError, TypeError):
-                    continue  # garbage on the channel is ignored, never trusted
+                except (ValueError, KeyError, TypeError, RecursionError):
+                    continue  # garbage on the channel (deep nesting too) is ignored, never trusted
                 if not future.done():
                     future.set_result(answer)
         self._mark_dead(self._death_reason())

@@ -20,6 +20,8 @@ from typing import Any
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
+from grader.sandbox.limits import MAX_ANSWER_BYTES
+
 _statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_statements", default=None)
 _listener_installed = False
 
@@ -56,9 +58,9 @@ def error_info(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_ERROR_TEXT]}
 
 
-def jsonable(value: Any) -> Any:
-    """Round-trip through JSON so the in-process backend answers exactly what a pipe would carry."""
-    return json.loads(json.dumps(value, default=repr))
+def too_large(size: int) -> dict[str, Any]:
+    message = f"the value is {size / 2**20:.1f} MiB as JSON, over the {MAX_ANSWER_BYTES // 2**20} MiB a check reads"
+    return {"ok": False, "value": None, "error": {"type": "AnswerTooLarge", "message": message}, "statements": []}
 
 
 def make_shell() -> InteractiveShell:
@@ -110,7 +112,10 @@ class LearnerRuntime:
         finally:
             _statements.reset(token)
         answer["statements"] = collected
-        return jsonable(answer)
+        text = json.dumps(answer, default=repr)  # ASCII (ensure_ascii): one byte a character on the pipe
+        if len(text) > MAX_ANSWER_BYTES - 1024:  # room for the request id the worker adds
+            return too_large(len(text))
+        return json.loads(text)
 
     async def op_run_cell(self, source: str) -> dict[str, Any]:
         if self.shell is None:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from grader.sandbox.runtime import LearnerRuntime, make_shell
+from grader.sandbox.syscalls import deny_shared_kernel_objects
 
 
 class Worker:
@@ -71,6 +72,7 @@ class Worker:
 
 def run(in_fd: int, out_fd: int) -> None:
     """Serve the grader until it says shutdown; also the entry of a learner process forked warm."""
+    deny_shared_kernel_objects()
     asyncio.run(Worker(in_fd, out_fd).serve())
     # Learner threads or pending tasks must not keep a finished worker alive.
     os._exit(0)

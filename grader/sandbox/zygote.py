@@ -46,6 +46,7 @@ PRELOAD = (
     "IPython.core.interactiveshell",
     "grader.sandbox.runtime",
     "grader.sandbox.worker",
+    "pyseccomp",  # the worker loads its seccomp filter with it
     "grader.notebook",  # every chapter imports check() in its first cell
     "pydantic",
     "pydantic_settings",

@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+import grader.checks as checks_package
 from grader.checks import CheckFailure
+from grader.course import VISIBLE_TESTS
 from grader.models import TestOutcome, Visibility
 from grader.sandbox.process import LearnerDied, LearnerTimeout
 from grader.testing.backend import Backend
@@ -45,10 +47,23 @@ MIN_HIDDEN_LINE = 20
 MIN_HIDDEN_NAME = 8
 
 
+def _public_text(hidden_dir: Path) -> str:
+    """What a learner may see anyway: the chapter's visible tests (their hints included) and the grader's
+    own check helpers, which ship in the wheel."""
+    folders = [hidden_dir.parent / VISIBLE_TESTS, Path(checks_package.__file__).parent]
+    return "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for folder in folders
+        if folder.is_dir()
+        for path in sorted(folder.rglob("*.py"))
+    )
+
+
 def hidden_text(hidden_dir: Path | None) -> list[str]:
     """What of the hidden tests must never reach an output, longest first: the names of their helper
     functions (the probes, which run in the learner's process where its code can spy on them) and
-    every line of their source long enough to be distinctive."""
+    every line of their source long enough to be distinctive. Text a visible check shows as well (a
+    shared hint, a fixture's line) is public: blanking it would garble what the learner is meant to read."""
     if hidden_dir is None or not hidden_dir.is_dir():
         return []
     found: set[str] = set()
@@ -61,7 +76,8 @@ def hidden_text(hidden_dir: Path | None) -> list[str]:
             if not name.startswith("test") and len(name) >= MIN_HIDDEN_NAME
         )
         found.update(line.strip() for line in source.splitlines() if len(line.strip()) >= MIN_HIDDEN_LINE)
-    return sorted(found, key=len, reverse=True)
+    public = _public_text(hidden_dir)
+    return sorted((text for text in found if text not in public), key=len, reverse=True)
 
 
 def clean_message(text: str, hidden: list[str]) -> str:
