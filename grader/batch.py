@@ -7,31 +7,35 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.fingerprint import checks_fingerprint, grader_fingerprint
-from grader.grade import error_extra, grade_submission
+from grader.grade import grade_submission
 from grader.local import LocalRunner
 from grader.models import Submission, SubmissionResult
 from grader.pipeline.discover import UNKNOWN_CHAPTER, safe_id
-from grader.pipeline.score import error_result
 from grader.pipeline.write import read_results, result_path, write_csv, write_result
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 
 
-def already_graded(out: Path, submission: Submission, course: Course) -> bool:
-    """A row exists for these exact notebook bytes, graded by these checks and this grader (a resumed run
-    keeps it; after a hidden test or the grader changed, it is graded again)."""
+def reusable_row(out: Path, submission: Submission, course: Course) -> SubmissionResult | None:
+    """The row an earlier run wrote for these exact notebook bytes, graded by these checks and this grader,
+    or None. A row of a grading that was stopped or crashed (``retry``) is graded again."""
     try:
         path = result_path(out, submission.assignment or UNKNOWN_CHAPTER, submission.student_id)
         previous = SubmissionResult.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
     extra = previous.extra_data
-    return (
+    same = (
         bool(submission.sha256)
         and extra.notebook_sha256 == submission.sha256
         and extra.checks_sha256 == checks_fingerprint(course, submission.assignment)
         and extra.grader_sha256 == grader_fingerprint()
     )
+    return previous if same and not extra.retry else None
+
+
+def already_graded(out: Path, submission: Submission, course: Course) -> bool:
+    return reusable_row(out, submission, course) is not None
 
 
 def grade_batch(
@@ -60,13 +64,18 @@ def grade_batch(
         if on_result:
             on_result(result)
 
-    todo = submissions if force else [s for s in submissions if not already_graded(out, s, course)]
-    for skipped in (s for s in submissions if s not in todo):
-        keep(
-            SubmissionResult.model_validate_json(
-                result_path(out, skipped.assignment or UNKNOWN_CHAPTER, skipped.student_id).read_text(encoding="utf-8")
-            )
-        )
+    # What grades each chapter is fixed now, before any grading: an edit to the checks during the run must
+    # not stamp rows graded by the old ones with the new hash.
+    grader_fingerprint()
+    for chapter in {s.assignment for s in submissions}:
+        checks_fingerprint(course, chapter)
+    todo = []
+    for submission in submissions:
+        previous = None if force else reusable_row(out, submission, course)
+        if previous is None:
+            todo.append(submission)
+        else:
+            keep(previous)
     for broken in (s for s in todo if s.error is not None):  # found unreadable at discovery: no process needed
         keep(write_row(out, grade_submission(broken, course, limits), course, broken))
     todo = [s for s in todo if s.error is None]
@@ -88,19 +97,23 @@ def grade_batch(
 
 def write_row(out: Path, result: SubmissionResult, course: Course, submission: Submission) -> SubmissionResult:
     """Stamp the row with what graded it (and with the student id the file claimed, when that was not a
-    safe file name) and write it; a row that cannot be written is replaced by an error row saying why, so
-    one file's trouble never stops the batch."""
+    safe file name) and write it. A caller that skipped discovery may pass an id that is no file name: the
+    row is then written under a safe one. If the disk itself refuses, that raises: the operator must know."""
     extra = result.extra_data
-    update: dict[str, object] = {"checks_sha256": checks_fingerprint(course, submission.assignment)}
-    update["grader_sha256"] = grader_fingerprint()
-    output = result.output
+    message = extra.message
     if submission.identity_note:
-        output = update["message"] = f"{extra.message}; {submission.identity_note}, graded as {extra.student_id!r}"
+        message = f"{message}; {submission.identity_note}, graded as {extra.student_id!r}"
+    update = {
+        "message": message,
+        "checks_sha256": checks_fingerprint(course, submission.assignment),
+        "grader_sha256": grader_fingerprint(),
+    }
+    output = message if submission.identity_note else result.output
     result = result.model_copy(update={"output": output, "extra_data": extra.model_copy(update=update)})
     try:
         write_result(out, result)
-    except (OSError, ValueError) as exc:
-        named = submission.model_copy(update={"student_id": safe_id(submission.student_id)})
-        result = error_result(error_extra(named), f"the row could not be written: {exc}", result.execution_time)
-        write_result(out, result)  # if the disk itself refuses, the operator must hear it: this one raises
+    except ValueError:
+        renamed = result.extra_data.model_copy(update={"student_id": safe_id(extra.student_id)})
+        result = result.model_copy(update={"extra_data": renamed})
+        write_result(out, result)
     return result

@@ -100,7 +100,8 @@ def check(
             from grader.grade import grade_submission
             from grader.pipeline.discover import identify
 
-            submission = identify(notebook, course_, assignment, None)
+            # A learner's own notebook may be a link (some hubs link the course folder): no trust boundary here.
+            submission = identify(notebook.resolve(), course_, assignment, None)
             result = grade_submission(
                 submission, course_, Limits(), include_hidden=False, isolation=slot.isolation, zygote=slot.zygote
             )

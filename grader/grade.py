@@ -10,6 +10,7 @@ from pathlib import Path
 from grader.course import Course
 from grader.errors import CourseError, GradingError
 from grader.models import ExtraData, Status, Submission, SubmissionResult
+from grader.pipeline.discover import UNKNOWN_CHAPTER
 from grader.pipeline.extract import extract
 from grader.pipeline.load import chapter_in, load, read_regular
 from grader.pipeline.restore import restore
@@ -41,9 +42,10 @@ def error_extra(submission: Submission) -> ExtraData:
     """A row's extras for this submission, marked as an error until grading says otherwise."""
     return ExtraData(
         student_id=submission.student_id,
-        assignment=submission.assignment or "unknown",
+        assignment=submission.assignment or UNKNOWN_CHAPTER,
         status=Status.ERROR,
-        notebook=str(submission.path),
+        # A name that is not UTF-8 (it gets an error row) could not be written into any row as it is.
+        notebook=str(submission.path).encode("utf-8", "backslashreplace").decode(),
         notebook_sha256=submission.sha256,
         grader_version=grader_version(),
     )
@@ -65,8 +67,8 @@ def grade_submission(
     try:
         if submission.error is not None:
             raise GradingError(submission.error)
-        if submission.assignment is None:
-            raise GradingError(f"{submission.path.name}: cannot tell which chapter this notebook is; use --assignment")
+        if submission.assignment is None:  # set at discovery with its reason; a caller that skipped it
+            raise GradingError(f"{submission.path.name}: no chapter given; use --assignment")
         return _grade(submission, course, limits, extra, started, include_hidden, isolation or Isolation(), zygote)
     except (GradingError, CourseError) as exc:
         return error_result(extra, str(exc), time.perf_counter() - started)

@@ -34,7 +34,8 @@ PRELOAD = ["grader.grade_one", "grader.pipeline.run_tests", "pytest_asyncio.plug
 
 
 def error_row(submission: Submission, message: str, elapsed: float) -> SubmissionResult:
-    return error_result(error_extra(submission), message, elapsed)
+    """The row of a grading that did not finish (time limit, crash, grader bug): worth another try."""
+    return error_result(error_extra(submission).model_copy(update={"retry": True}), message, elapsed)
 
 
 def grading_context() -> multiprocessing.context.ForkServerContext:

@@ -106,6 +106,8 @@ class ExtraData(BaseModel):
     # What graded this row (``grader.fingerprint``): a resumed run reuses it only while both still match.
     checks_sha256: str = ""
     grader_sha256: str = ""
+    # An error of the grading run (stopped, crashed), not of the notebook: a resumed run grades it again.
+    retry: bool = False
     late: LateInfo | None = None
 
 

@@ -87,7 +87,7 @@ def progress(
     """Each chapter's visible checks; with a warm ``slot``, every learner process is forked from its zygote."""
     rows = []
     for submission in sorted(discover([folder], course), key=lambda s: (s.assignment or "", str(s.path))):
-        if untouched(submission.path):
+        if submission.error is None and untouched(submission.path):
             row = ChapterProgress(chapter=submission.assignment or "?", notebook=submission.path, status="not started")
         else:
             zygote = slot.ready_zygote() if slot else None

@@ -25,6 +25,7 @@ from support import read_grade_folder, visible_course_copy
 from grader import fingerprint
 from grader.batch import already_graded, grade_batch
 from grader.course import Course
+from grader.models import SubmissionResult
 from grader.pipeline.discover import discover, safe_id
 from grader.pipeline.write import FORMULA_STARTS
 from grader.sandbox.isolation import Isolation, IsolationMode
@@ -33,6 +34,7 @@ from grader.sandbox.limits import Limits
 LIMITS = Limits(cell_timeout=5, request_timeout=3, submission_timeout=60, memory_mb=1024)
 FORMULA_NAME = '=HYPERLINK("evil.example","ok")'
 LONG_NAME = "n" * 249  # with ".ipynb", the longest name a Linux file system allows
+SPACED_NAME = "José García (1)"
 ESCAPE_MARK = "workbook-redteam-escape"
 
 
@@ -74,6 +76,18 @@ def plant(folder: Path, course: Course) -> dict[str, Row]:
     rows[safe_id(FORMULA_NAME)] = Row("graded", "is not a safe file name", MAX_SCORE)
     (folder / f"{LONG_NAME}.ipynb").write_text(_with_chapter(CHAPTER))
     rows[safe_id(LONG_NAME)] = Row("graded", "is not a safe file name", MAX_SCORE)
+    (folder / f"{SPACED_NAME}.ipynb").write_text(_with_chapter(CHAPTER))
+    rows[safe_id(SPACED_NAME)] = Row("graded", "is not a safe file name", MAX_SCORE)
+    with open(os.path.join(os.fsencode(folder), b"Jos\xe9.ipynb"), "w") as stream:  # a cp1252 name from a zip
+        stream.write(_with_chapter(CHAPTER))
+    rows[safe_id(os.fsdecode(b"Jos\xe9"))] = Row("error", "the file name is not valid UTF-8")
+    for copy in ("twin", "twin-2"):  # "twin" twice more would be "twin-2" again: ids must stay distinct
+        (folder / copy).mkdir()
+        (folder / copy / "twin.ipynb").write_text(_with_chapter(CHAPTER))
+    (folder / "twin-2.ipynb").write_text(_with_chapter(CHAPTER))
+    rows |= {name: Row("graded", "14 of 14 checks passed", MAX_SCORE) for name in ("twin", "twin-2", "twin-3")}
+    os.symlink(course.chapter(CHAPTER).directory, folder / "folder-link.ipynb")  # a link to a folder, so named
+    rows["folder-link"] = Row("error", "a symbolic link; only regular notebook files are graded")
     return rows
 
 
@@ -149,11 +163,21 @@ def test_the_formula_student_is_shown_by_what_it_claimed(batch: Batch) -> None:
     assert "HYPERLINK" in message and safe_id(FORMULA_NAME).startswith("HYPERLINK")
 
 
-def test_a_resumed_run_reuses_these_rows(batch: Batch, course: Course) -> None:
-    """Resuming keys on bytes, checks and grader: the honest rows are kept, unreadable files are not."""
+def test_a_resumed_run_reuses_these_rows_but_not_a_stopped_grading(batch: Batch, course: Course) -> None:
+    """Resuming keys on bytes, checks and grader: graded rows and rows of broken files are kept; a row of a
+    grading that was stopped or crashed (``retry``) is graded again."""
     found = {s.student_id: s for s in discover([batch.out.parent.parent.parent / "loose"], course)}
     assert already_graded(batch.out, found["honest"], course)
-    assert not already_graded(batch.out, found["pipe"], course)
+    assert already_graded(batch.out, found["deep"], course)  # the file itself is the problem: same answer
+    path = batch.out / "results" / CHAPTER / "honest.json"
+    original = path.read_text(encoding="utf-8")
+    try:
+        row = SubmissionResult.model_validate_json(original)
+        stopped = row.model_copy(update={"extra_data": row.extra_data.model_copy(update={"retry": True})})
+        path.write_text(stopped.model_dump_json(), encoding="utf-8")
+        assert not already_graded(batch.out, found["honest"], course)
+    finally:
+        path.write_text(original, encoding="utf-8")
 
 
 def test_a_row_is_graded_again_once_the_checks_or_the_grader_change(batch: Batch, course: Course) -> None:

@@ -173,3 +173,11 @@ def test_grades_csv_neutralises_what_a_spreadsheet_would_run(tmp_path: Path):
 def test_no_output_path_leaves_out(tmp_path: Path, assignment: str, student: str):
     with pytest.raises(ValueError, match="refusing to write"):
         result_path(tmp_path, assignment, student)
+
+
+def test_a_results_folder_swapped_for_a_link_is_refused(tmp_path: Path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ValueError, match="outside"):
+        result_path(tmp_path / "out", "00-orientation", "ada")

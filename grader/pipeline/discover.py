@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,6 +38,8 @@ SAFE_ID = re.compile(r"[^\W_][\w.@+-]*")
 MAX_ID_CHARS = 64
 # A file name is at most 255 bytes; an id must leave room for ".json" and a temporary name's affixes.
 MAX_ID_BYTES = 200
+
+
 def is_safe_id(text: str) -> bool:
     return (
         len(text) <= MAX_ID_CHARS
@@ -45,12 +48,24 @@ def is_safe_id(text: str) -> bool:
     )
 
 
+def is_folder_name(text: str) -> bool:
+    """An nbgrader student folder's name as it may be kept: nbgrader already uses it as a path component,
+    and hashing it would make the gradebook see a student it does not know."""
+    return (
+        text.isprintable()
+        and not text.startswith((".", "-"))
+        and "/" not in text
+        and len(text.encode("utf-8", "surrogatepass")) <= MAX_ID_BYTES
+    )
+
+
 def safe_id(claim: str) -> str:
     """``claim`` itself if it is a safe file name, else a slug of it and a hash of all of it (two claims
     that differ only in what the slug drops still get two ids)."""
+    claim = unicodedata.normalize("NFC", claim)  # macOS writes names decomposed: one student, one id
     if is_safe_id(claim):
         return claim
-    slug = re.sub(r"[^\w.@+-]+", "_", claim, flags=re.ASCII)[:40].strip("._-@+") or "student"
+    slug = re.sub(r"[^\w.@+-]+", "_", claim)[:40].strip("._-@+") or "student"
     digest = hashlib.sha256(claim.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"{slug}-{digest}"
 
@@ -76,10 +91,15 @@ def notebooks(root: Path) -> list[Path]:
     error row, not silence); symlinked folders are not followed, checkpoints are skipped."""
     if not root.is_dir():
         return [root]
-    found = []
-    for folder, folders, files in os.walk(root, followlinks=False):
-        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints")
-        found += [Path(folder, name) for name in sorted(files) if name.endswith(".ipynb")]
+    found: list[Path] = []
+
+    def unreadable(error: OSError) -> None:  # a folder that cannot be listed: its path gets the error row
+        found.append(Path(error.filename or root))
+
+    for folder, folders, files in os.walk(root, onerror=unreadable, followlinks=False):
+        linked = [name for name in folders if name.endswith(".ipynb") and Path(folder, name).is_symlink()]
+        folders[:] = sorted(f for f in folders if f != ".ipynb_checkpoints" and f not in linked)
+        found += [Path(folder, name) for name in sorted([*files, *linked]) if name.endswith(".ipynb")]
     return found
 
 
@@ -128,6 +148,12 @@ def identify(path: Path, course: Course, assignment: str | None = None, student:
     metadata_chapter = None
     digest = ""
     try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # a zip made elsewhere (cp1252 "José.ipynb"): nothing could write its row
+        error = f"{shown(path.name)}: the file name is not valid UTF-8; rename it"
+    try:
+        if error is not None:
+            raise GradingError(error)
         content = read_regular(path, MAX_NOTEBOOK_BYTES)
         digest = hashlib.sha256(content).hexdigest()
         metadata_chapter = chapter_in(content)
@@ -140,7 +166,8 @@ def identify(path: Path, course: Course, assignment: str | None = None, student:
     chapter = _chapter(claims, course)
     if error is None and chapter is None:
         error = damage or _unknown_chapter(path, claims, course)
-    student_id = safe_id(claimed_student)
+    kept = claims.nbgrader_student is not None and is_folder_name(claimed_student)
+    student_id = claimed_student if kept else safe_id(claimed_student)
     note = "" if student_id == claimed_student else f"student id {shown(claimed_student)} is not a safe file name"
     return Submission(
         path=path, student_id=student_id, assignment=chapter, sha256=digest, error=error, identity_note=note
@@ -152,13 +179,21 @@ def discover(
 ) -> list[Submission]:
     """Every notebook under ``paths`` (a course root: its ``submitted/``), each with a distinct identity."""
     submissions: list[Submission] = []
-    seen: dict[tuple[str, str | None], int] = {}
+    taken: set[tuple[str, str | None]] = set()
     for root in paths:
         for path in notebooks(root / SUBMITTED if (root / SUBMITTED).is_dir() else root):
             submission = identify(path, course, assignment, student)
-            key = (submission.student_id, submission.assignment)
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] > 1:  # two notebooks with one identity must still get a row each
-                submission.student_id = f"{submission.student_id}-{seen[key]}"
+            submission.student_id = _free_id(submission.student_id, submission.assignment, taken)
             submissions.append(submission)
     return submissions
+
+
+def _free_id(student_id: str, chapter: str | None, taken: set[tuple[str, str | None]]) -> str:
+    """``student_id``, or ``student_id-N`` with the first N no other notebook of the chapter has (two
+    notebooks with one identity must still get a row each; case-folded, for case-insensitive disks)."""
+    candidate, n = student_id, 1
+    while (candidate.casefold(), chapter) in taken:
+        n += 1
+        candidate = f"{student_id}-{n}"
+    taken.add((candidate.casefold(), chapter))
+    return candidate

@@ -64,7 +64,10 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise GradingError(f"{name}: {_kind(info.st_mode)}; only regular notebook files are graded")
-        content = stream.read(limit + 1) if info.st_size <= limit else b""
+        try:
+            content = stream.read(limit + 1) if info.st_size <= limit else b""
+        except OSError as exc:
+            raise GradingError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     if info.st_size > limit or len(content) > limit:
         size = max(info.st_size, len(content))
         raise GradingError(

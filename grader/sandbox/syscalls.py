@@ -11,6 +11,7 @@ semaphores are POSIX ones, files in ``/dev/shm``, which the zygote empties after
 from __future__ import annotations
 
 import errno
+import os
 from functools import cache
 
 DENIED = (
@@ -43,18 +44,26 @@ DENIED = (
 
 @cache
 def missing() -> str | None:
-    """Why the filter cannot be loaded on this machine, or None."""
+    """Why the filter cannot be loaded on this machine, or None. Tried for real in a throwaway child: a
+    kernel or container may refuse seccomp (gVisor, some policies) even where libseccomp is installed."""
     try:
         import pyseccomp  # noqa: F401  (loads libseccomp.so.2)
     except (ImportError, OSError) as exc:
         return f"libseccomp is not installed (apt-get install libseccomp2; {exc})"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child only reports by its exit code)
+        try:
+            _load()
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return "this kernel or container refuses seccomp filters"
     return None
 
 
-def deny_shared_kernel_objects() -> None:
-    """Load the filter into this process (every thread) and its future children; no way back."""
-    if missing() is not None:
-        return
+def _load() -> None:
     import pyseccomp as seccomp
 
     flt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
@@ -65,3 +74,10 @@ def deny_shared_kernel_objects() -> None:
             continue
     flt.set_attr(seccomp.Attr.CTL_TSYNC, 1)
     flt.load()
+
+
+def deny_shared_kernel_objects() -> None:
+    """Load the filter into this process (every thread) and its future children; no way back. Where the
+    machine cannot (``missing``), the grader has said so once and, under ``--isolation required``, refused."""
+    if missing() is None:
+        _load()

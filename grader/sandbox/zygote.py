@@ -76,7 +76,10 @@ def preload() -> None:
             importlib.import_module(name)
         except Exception:  # an optional module: the learner's own import will report it
             continue
+    from grader.sandbox import syscalls
     from grader.sandbox.runtime import make_shell
+
+    syscalls.missing()  # tried once here, so no forked learner process pays for the trial
 
     # The shell is a singleton that each forked worker then finds ready (60 ms saved per submission). It
     # starts no thread (history is off), so forking it is safe; its namespace is still empty here.
