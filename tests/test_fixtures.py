@@ -1,4 +1,4 @@
-"""The grader-side Database fixture: snapshots, and never following a learner's symlink."""
+"""The grader-side Database fixture: snapshots; never a learner's symlink, never through planted SQL."""
 
 import os
 import sqlite3
@@ -28,3 +28,23 @@ def test_a_symlinked_database_is_refused(tmp_path):
     with pytest.raises(CheckFailure, match="symbolic link"):
         Database(link).execute("INSERT INTO grades VALUES (100)")
     assert sqlite3.connect(elsewhere).execute("SELECT count(*) FROM grades").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "CREATE VIEW shadow AS SELECT 1 AS id, 99 AS stock",
+        "CREATE TRIGGER restock AFTER UPDATE ON books BEGIN UPDATE books SET stock = 99; END",
+    ],
+    ids=["view", "trigger"],
+)
+def test_a_database_with_a_planted_view_or_trigger_is_not_read(tmp_path, planted):
+    """A trigger could undo what a check writes, a view could pose as a table: checks refuse to read through them."""
+    db = Database(tmp_path / "shop.sqlite")
+    db.execute("CREATE TABLE books (id INTEGER PRIMARY KEY, stock INTEGER)")
+    connection = sqlite3.connect(db.path)
+    connection.execute(planted)
+    connection.commit()
+    connection.close()
+    with pytest.raises(CheckFailure, match="which no exercise creates"):
+        db.rows("SELECT * FROM books")

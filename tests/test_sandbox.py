@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ import pytest
 from support import ROOT
 
 from grader.pipeline.restore import Cell
-from grader.pipeline.sandbox import SandboxSession
+from grader.pipeline.sandbox import SandboxBackend, SandboxSession
+from grader.sandbox.dbserver import SOCKET_ENV
 from grader.sandbox.isolation import missing_layers
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerTimeout
@@ -92,6 +94,7 @@ def test_learner_process_gets_a_stripped_environment_and_a_scratch_cwd(runaway):
     assert runs[3].ok
     environment = _ask(session, "call", name="environment", args=[], kwargs={})["value"]
     allowed = {"PATH", "LANG", "HOME", "TMPDIR", "IPYTHONDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
+    allowed |= {SOCKET_ENV}  # where the database bridge listens: a socket in the scratch folder
     assert set(environment) - allowed <= {"PWD", "LC_CTYPE"}  # set by the shell / Python itself
     assert Path(environment["HOME"]) == session.scratch / "home"
     assert Path(_ask(session, "call", name="cwd", args=[], kwargs={})["value"]) == session.scratch / "home"
@@ -121,6 +124,42 @@ def test_learner_cannot_see_the_course():
         assert _ask(session, "probe", source="def p(ns):\n    return ns['visible']\n", name="p", kwargs={})[
             "value"
         ] == [False, False]
+
+
+def test_test_databases_are_reached_only_through_the_bridge_which_counts_each_statement():
+    """The file a check reads is out of the learner's sight; its SQL arrives through the grader's bridge."""
+    assert missing_layers() == (), "this machine lacks sandbox layers (install bubblewrap)"
+    with sandbox(
+        "import os, sqlite3\n"
+        "from sqlalchemy import text\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        "def seen(path):\n"
+        "    return os.path.exists(path)\n"
+        "def direct(path):\n"
+        "    sqlite3.connect(f'file:{path}?mode=rw', uri=True).execute('select 1')\n"
+        "async def count(url):\n"
+        "    engine = create_async_engine(url)\n"
+        "    async with engine.connect() as connection:\n"
+        "        rows = (await connection.execute(text('select count(*) from t'))).scalar_one()\n"
+        "        await connection.execute(text('select count(*) from t where x > 1'))\n"
+        "    await engine.dispose()\n"
+        "    return rows"
+    ) as (session, runs):
+        assert runs[0].ok, runs[0].error
+        path = session.db_dir / "checks.sqlite"
+        with sqlite3.connect(path) as connection:
+            connection.executescript("create table t (x); insert into t values (1), (2);")
+        connection.close()
+        backend = SandboxBackend(session)
+
+        def ask(name: str, *args: str) -> dict:
+            return asyncio.run(backend.request("call", {"name": name, "args": list(args), "kwargs": {}}))
+
+        assert ask("seen", str(path))["value"] is False
+        assert ask("direct", str(path))["error"]["type"] == "OperationalError"
+        answer = ask("count", f"sqlite+{backend.db_driver}:///{path}")
+        assert answer["value"] == 2, answer
+        assert answer["statements"] == ["select count(*) from t", "select count(*) from t where x > 1"]
 
 
 @pytest.mark.parametrize(

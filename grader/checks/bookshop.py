@@ -24,7 +24,6 @@ the functions that need them), so a probe that imports it costs the learner's pr
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from functools import cache
 from typing import Any
@@ -112,7 +111,7 @@ def insert(db: Any, *, authors=(), books=(), customers=(), orders=(), lines=()) 
 def fill(db: Any, authors=(), books=()) -> None:
     """Authors and books written from the grader's side in one transaction (a large catalogue is hundreds of
     rows, too many for a statement and a connection each)."""
-    connection = sqlite3.connect(db.path)
+    connection = db.connect()
     try:
         with connection:
             connection.executemany(AUTHOR_INSERT, authors)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from grader.models import CellRun, ErrorInfo
 from grader.pipeline.restore import Cell
+from grader.sandbox.dbserver import BRIDGE_SOCKET, DRIVER, DatabaseBridge, private_root
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
@@ -40,7 +42,9 @@ class SandboxSession:
         self.scratch = scratch
         self.limits = limits
         self.isolation = isolation or Isolation()
-        self.data_dir = scratch / "data"
+        # Test databases: in a folder of the grader's that no sandbox sees, reached through the bridge.
+        self.db_dir = Path(tempfile.mkdtemp(prefix="submission-", dir=private_root()))
+        self.bridge = DatabaseBridge(scratch / BRIDGE_SOCKET, self.db_dir)
         self.runs: dict[int, CellRun] = {}
         self.skipped: set[int] = set()
         self.restarts = 0
@@ -64,7 +68,6 @@ class SandboxSession:
     def _boot(self) -> None:
         while True:
             self.process = LearnerProcess(self.scratch, self.limits, self.isolation, self.zygote)
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             self.process.start()
             looping = self._run_cells(self.process)
             if looping is None:
@@ -136,15 +139,26 @@ class SandboxSession:
         if self.process is not None:
             self.process.stop()
         self._starter.shutdown(wait=False)
+        self.bridge.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.db_dir, ignore_errors=True)
 
 
 class SandboxBackend:
-    """The fixtures' backend during grading: every request crosses into the learner process."""
+    """The fixtures' backend during grading: every request crosses into the learner process.
+
+    The statements a request caused are the ones the database bridge executed while it ran, whatever the
+    learner process reports: the window is the grader's, so requests that overlap share their counts.
+    """
+
+    db_driver = DRIVER
 
     def __init__(self, session: SandboxSession) -> None:
         self.session = session
-        self.data_dir = session.data_dir
+        self.db_dir = session.db_dir
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        return await self.session.request(op, args)
+        mark = self.session.bridge.mark()
+        answer = await self.session.request(op, args)
+        answer["statements"] = self.session.bridge.since(mark)
+        return answer

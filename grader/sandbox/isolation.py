@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 import grader
 from grader.sandbox import syscalls
+from grader.sandbox.dbserver import private_root
 
 UID_BASE = 61000
 TMPFS_BYTES = 64 * 2**20
@@ -90,8 +91,9 @@ def _course_root() -> Path:
 
 
 def _hidden_folders(extra: list[Path]) -> list[Path]:
-    """Folders replaced by an empty tmpfs: homes, the course checkout, submissions, outputs."""
-    folders = [Path("/root"), Path("/home"), Path("/var/tmp"), _course_root()]
+    """Folders replaced by an empty tmpfs: homes, the course checkout, the test databases, submissions,
+    outputs."""
+    folders = [Path("/root"), Path("/home"), Path("/var/tmp"), _course_root(), private_root()]
     for path in extra:
         folder = path if path.is_dir() else path.parent  # a tmpfs can only cover a folder
         if folder != Path("/"):

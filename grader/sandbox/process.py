@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from grader.sandbox.dbserver import BRIDGE_SOCKET, SOCKET_ENV
 from grader.sandbox.isolation import Isolation, prepare_scratch, sandboxed, wrap
 from grader.sandbox.limits import MAX_ANSWER_BYTES, Limits
 from grader.sandbox.warm import Zygote, ZygoteError
@@ -35,13 +36,15 @@ class LearnerTimeout(LearnerDied):
     """The learner process did not answer in time and was killed."""
 
 
-def learner_environment(scratch: Path) -> dict[str, str]:
-    """A stripped environment: nothing of the grader's secrets, paths or tokens leaks in."""
+def learner_environment(home: Path) -> dict[str, str]:
+    """A stripped environment: nothing of the grader's secrets, paths or tokens leaks in. The database
+    bridge's socket lies beside the home, in the submission's scratch folder."""
     keep = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     return keep | {
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch),
-        "IPYTHONDIR": str(scratch / ".ipython"),
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "IPYTHONDIR": str(home / ".ipython"),
+        SOCKET_ENV: str(home.parent / BRIDGE_SOCKET),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
     }

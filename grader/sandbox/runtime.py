@@ -20,6 +20,7 @@ from typing import Any
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
+from grader.sandbox.dbserver import counted
 from grader.sandbox.limits import MAX_ANSWER_BYTES
 
 _statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_statements", default=None)
@@ -28,8 +29,8 @@ _listener_installed = False
 
 def _record_statement(conn, cursor, statement, parameters, context, executemany) -> None:
     collected = _statements.get()
-    if collected is not None:
-        collected.append(statement)
+    if collected is not None and counted(statement):
+        collected.append(" ".join(statement.split()))
 
 
 def install_statement_counter() -> None:

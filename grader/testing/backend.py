@@ -10,9 +10,14 @@ from grader.sandbox.runtime import LearnerRuntime
 
 
 class Backend(Protocol):
-    """Sends one request to the learner side and returns its plain-data answer."""
+    """Sends one request to the learner side and returns its plain-data answer.
 
-    data_dir: Path
+    Test databases are files of ``db_dir``, which the learner's code reaches with the SQLAlchemy driver
+    ``db_driver`` (``sqlite+<db_driver>:///<path>``).
+    """
+
+    db_dir: Path
+    db_driver: str
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -20,10 +25,12 @@ class Backend(Protocol):
 class KernelBackend:
     """Answers from the namespace of the running kernel, for ``check()`` in a notebook."""
 
+    db_driver = "aiosqlite"
+
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.runtime = LearnerRuntime(namespace)
         self._tmp = tempfile.TemporaryDirectory(prefix="workbook-check-")
-        self.data_dir = Path(self._tmp.name)
+        self.db_dir = Path(self._tmp.name)
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         return await self.runtime.handle({"op": op, "args": args})

@@ -84,34 +84,66 @@ class StatementLog:
 
 
 class Database:
-    """The grader's own connection to the SQLite file the learner's code is pointed at."""
+    """The grader's own connection to a test database, the SQLite file the learner's code is pointed at.
 
-    def __init__(self, path: Path) -> None:
+    During grading the file lies in a folder the learner process cannot see, so it cannot have been
+    swapped; what the learner's SQL could still leave in it is checked on every open: views or
+    triggers (the course creates neither) would make the grader's reads report what they choose.
+    """
+
+    def __init__(self, path: Path, driver: str = "aiosqlite") -> None:
         self.path = path
+        self.driver = driver
+
+    @classmethod
+    def new(cls, path: Path, driver: str = "aiosqlite") -> Database:
+        """A fresh (absent) database file: the learner's code or the grader creates it."""
+        path.unlink(missing_ok=True)
+        return cls(path, driver)
+
+    def sibling(self, suffix: str) -> Database:
+        """Another fresh database beside this one, reached the same way."""
+        return Database.new(self.path.with_name(f"{self.path.stem}-{suffix}.sqlite"), self.driver)
 
     @property
     def url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.path}"
+        return f"sqlite+{self.driver}:///{self.path}"
 
-    def _connect(self) -> sqlite3.Connection:
-        # The learner process can swap the file for a symlink, which must not send the grader's reads
-        # and writes to another database on the machine (SQLite's own nofollow is not honoured by
-        # every build). A swap between this check and the open remains possible.
+    def connect(self) -> sqlite3.Connection:
+        """A connection of the grader's; ``with db.connect() as c:`` commits, and the caller closes it."""
+        # A learner process that shares the folder (a self-check) could swap the file for a symlink.
         if self.path.is_symlink():
             raise CheckFailure(
                 "The test database was replaced by a symbolic link.", "Leave the files the checks create alone."
             )
         connection = sqlite3.connect(self.path)
         connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA trusted_schema=OFF")
+        planted = connection.execute(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
+        ).fetchall()
+        if planted:
+            connection.close()
+            names = ", ".join(f"{row['type']} {row['name']}" for row in planted)[:200]
+            raise CheckFailure(
+                f"The test database holds {names}, which no exercise creates: the checks do not read through it.",
+                "Create only the tables of the models; drop any view or trigger your code added.",
+            )
         return connection
 
+    def _run(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any]) -> list[sqlite3.Row]:
+        connection = self.connect()
+        try:
+            with connection:
+                return connection.execute(statement, parameters).fetchall()
+        finally:
+            connection.close()
+
     def execute(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any] = ()) -> None:
-        with self._connect() as connection:
-            connection.execute(statement, parameters)
+        self._run(statement, parameters)
 
     def rows(self, statement: str, parameters: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._connect() as connection:
-            return [dict(row) for row in connection.execute(statement, parameters)]
+        return [dict(row) for row in self._run(statement, parameters)]
 
     def tables(self) -> list[str]:
         found = self.rows("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
@@ -122,11 +154,14 @@ class Database:
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, sorted: equal snapshots mean an unchanged database."""
-        with self._connect() as connection:
+        tables = self.tables()
+        connection = self.connect()
+        try:
             return {
-                table: sorted(tuple(row) for row in connection.execute(f'SELECT * FROM "{table}"'))
-                for table in self.tables()
+                table: sorted(tuple(row) for row in connection.execute(f'SELECT * FROM "{table}"')) for table in tables
             }
+        finally:
+            connection.close()
 
 
 class LearnerTransport(httpx.AsyncBaseTransport):

@@ -6,7 +6,6 @@ so the same test file runs against the live kernel (``check()``) or a sandboxed 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -189,18 +188,7 @@ class GraderPlugin:
     @pytest.fixture
     def db(self, request: pytest.FixtureRequest) -> Database:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
-        path = self.backend.data_dir / f"{name}.sqlite"
-        path.unlink(missing_ok=True)
-        # O_EXCL | O_NOFOLLOW: the learner process shares this folder and could plant a symlink here
-        # for root to chown; the sandboxed learner must own the file to write to it.
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_WRONLY, 0o600)
-        try:
-            owner = os.stat(self.backend.data_dir, follow_symlinks=False)
-            if os.geteuid() == 0 and owner.st_uid != 0:
-                os.fchown(fd, owner.st_uid, owner.st_gid)
-        finally:
-            os.close(fd)
-        return Database(path)
+        return Database.new(self.backend.db_dir / f"{name}.sqlite", self.backend.db_driver)
 
     @pytest.fixture
     def app_probe(self) -> Any:

@@ -1,7 +1,6 @@
 import pytest
 
 from grader.checks import expect
-from grader.testing.fixtures import Database
 
 pytestmark = pytest.mark.exercise("ex6")
 
@@ -52,8 +51,7 @@ async def use_database_on_one_of_two(ns, first_url, second_url, test_url):
 @pytest.mark.points(1)
 async def test_use_database_changes_only_that_app(learner, db, other_db):
     """use_database changes only the app it is given, and only through an override"""
-    third = Database(db.path.with_name(f"{db.path.stem}-third.sqlite"))
-    third.path.unlink(missing_ok=True)
+    third = db.sibling("third")
     observed = await learner.probe(
         use_database_on_one_of_two, first_url=other_db.url, second_url=third.url, test_url=db.url
     )

@@ -1,0 +1,335 @@
+"""The grader's end of the database bridge: learner statements executed and counted where the learner cannot reach.
+
+During grading the test databases live in a folder the sandbox cannot see (``private_root``). The
+learner's engines reach them only through the ``sqlite+workbook://`` driver (``dbclient``), which
+sends each statement over a Unix socket to this server, in the grading process. What the checks
+count (statements per request) and read (rows) is therefore observed here, where
+removing SQLAlchemy's listeners, opening a second ``sqlite3`` connection or patching a counter in the
+learner's process changes nothing.
+
+The statements are the learner's, run by the grader's process: each connection is opened with an
+authorizer (no ``ATTACH``, only harmless pragmas), a size cap on the file and on values, a deadline
+per statement, and a cap on what one answer may hold.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import math
+import re
+import shutil
+import socketserver
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+SOCKET_ENV = "WORKBOOK_DB_BRIDGE"  # where the learner process finds the socket
+DRIVER = "workbook"  # sqlite+workbook:// is the bridge
+BRIDGE_SOCKET = "db.sock"  # its name in the submission's scratch folder
+MAX_LINE = 4 * 2**20  # a request (statement and parameters) from the learner
+MAX_ANSWER = 8 * 2**20  # the rows of one answer, as JSON
+MAX_VALUE = 16 * 2**20  # one string or blob (SQLITE_LIMIT_LENGTH)
+MAX_PAGES = 25_600  # 100 MiB of database file at 4 KiB pages
+MAX_CONNECTIONS = 64
+STATEMENT_SECONDS = 10.0
+MAX_BUSY_SECONDS = 10.0
+DATABASE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,120}\.sqlite")
+# What sqlite3 accepts as isolation_level: "", pysqlite's default that SQLAlchemy restores after AUTOCOMMIT,
+# begins as DEFERRED does.
+ISOLATION_LEVELS: dict[str | None, Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None] = {
+    None: None,
+    "": "DEFERRED",
+    "DEFERRED": "DEFERRED",
+    "IMMEDIATE": "IMMEDIATE",
+    "EXCLUSIVE": "EXCLUSIVE",
+}
+
+# Pragmas the course, SQLAlchemy's SQLite dialect or a learner's tuning may send; any other (writable_schema,
+# max_page_count, busy_timeout, temp_store_directory, ...) is refused by the authorizer.
+ALLOWED_PRAGMAS = frozenset(
+    {
+        "foreign_keys",
+        "foreign_key_list",
+        "foreign_key_check",
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "reverse_unordered_selects",
+        "read_uncommitted",
+        "synchronous",
+        "journal_mode",
+        "user_version",
+        "defer_foreign_keys",
+        "recursive_triggers",
+        "case_sensitive_like",
+        "integrity_check",
+        "quick_check",
+        "page_count",
+        "page_size",
+        "encoding",
+        "collation_list",
+        "compile_options",
+        "database_list",
+        "function_list",
+        "pragma_list",
+        "data_version",
+        "freelist_count",
+        "optimize",
+    }
+)
+JOURNAL_MODES = frozenset({"delete", "truncate", "persist", "memory", "wal"})
+
+
+@cache
+def private_root() -> Path:
+    """The folder (0700, removed at exit) under which this process keeps its test databases. Every sandbox
+    covers it with an empty tmpfs, whatever the machine's temporary folder is."""
+    root = Path(tempfile.mkdtemp(prefix="workbook-private-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def counted(statement: str) -> bool:
+    """Whether a statement counts toward a request's queries: a connection's set-up pragmas do not."""
+    return not statement.lstrip().upper().startswith("PRAGMA")
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None) -> int:
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name not in ALLOWED_PRAGMAS:
+            return sqlite3.SQLITE_DENY
+        if name == "journal_mode" and arg2 is not None and arg2.strip("'\"").lower() not in JOURNAL_MODES:
+            return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return base64.b64decode(value["$b"])
+    return value
+
+
+def _parameters(raw: Any) -> Any:
+    if isinstance(raw, dict):
+        return {str(key): _decode(value) for key, value in raw.items()}
+    if isinstance(raw, list):
+        return [_decode(value) for value in raw]
+    return ()
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    """An exception as the learner's driver raises it again: sqlite3's class, message and error code."""
+    if isinstance(exc, sqlite3.Error):
+        return {
+            "class": type(exc).__name__,
+            "message": str(exc)[:1000],
+            "code": getattr(exc, "sqlite_errorcode", None),
+            "name": getattr(exc, "sqlite_errorname", None),
+        }
+    return {"class": "InterfaceError", "message": f"{type(exc).__name__}: {exc}"[:1000], "code": None, "name": None}
+
+
+@dataclass
+class Link:
+    """One learner connection: its sqlite3 connection and the deadline of the statement it runs."""
+
+    number: int
+    connection: sqlite3.Connection | None = None
+    deadline: float = field(default=math.inf)
+
+    def open(self, path: Path, timeout: float) -> None:
+        connection = sqlite3.connect(path, timeout=min(max(timeout, 0.0), MAX_BUSY_SECONDS), check_same_thread=False)
+        connection.execute("PRAGMA trusted_schema=OFF")
+        connection.execute(f"PRAGMA max_page_count={MAX_PAGES}")
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_LINE)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        connection.create_function("floor", 1, math.floor, deterministic=True)  # as SQLAlchemy's pysqlite adds
+        connection.set_authorizer(_authorize)
+        connection.set_progress_handler(self._late, 10_000)
+        self.connection = connection
+
+    def _late(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        bridge = self.server.bridge
+        link = bridge.new_link()
+        if link is None:
+            self._send({"error": _error(sqlite3.OperationalError("too many connections to the test database"))})
+            return
+        try:
+            while line := self.rfile.readline(MAX_LINE + 1):
+                if len(line) > MAX_LINE:
+                    self._send({"error": _error(sqlite3.DataError("the request is too large"))})
+                    return
+                try:
+                    request = json.loads(line)
+                    answer = bridge.answer(link, request)
+                except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                    answer = {"error": _error(sqlite3.InterfaceError(f"a malformed request: {type(exc).__name__}"))}
+                self._send(answer)
+                if isinstance(request, dict) and request.get("op") == "close":
+                    return
+        except OSError:
+            return
+        finally:
+            bridge.drop_link(link)
+
+    def _send(self, answer: dict[str, Any]) -> None:
+        self.wfile.write(json.dumps(answer).encode() + b"\n")
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    bridge: DatabaseBridge
+
+
+class DatabaseBridge:
+    """Serves one submission's learner process: its databases are the files of ``folder``."""
+
+    def __init__(self, socket_path: Path, folder: Path) -> None:
+        self.folder = folder
+        self.socket_path = socket_path
+        self._lock = threading.Lock()
+        self._statements: list[str] = []
+        self._links: dict[int, Link] = {}
+        self._numbers = 0
+        self._server = _Server(str(socket_path), _Handler)
+        self._server.bridge = self
+        # The learner's uid must be able to connect; the socket lies in its submission's scratch, which no
+        # other sandbox sees.
+        socket_path.chmod(0o666)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="database-bridge", daemon=True)
+        self._thread.start()
+
+    # -- observations -------------------------------------------------------------------------------
+    def mark(self) -> int:
+        """A point in the statement log; ``since(mark)`` gives what was executed after it."""
+        with self._lock:
+            return len(self._statements)
+
+    def since(self, mark: int) -> list[str]:
+        with self._lock:
+            return self._statements[mark:]
+
+    # -- serving ------------------------------------------------------------------------------------
+    def new_link(self) -> Link | None:
+        with self._lock:
+            if len(self._links) >= MAX_CONNECTIONS:
+                return None
+            self._numbers += 1
+            link = Link(self._numbers)
+            self._links[link.number] = link
+            return link
+
+    def drop_link(self, link: Link) -> None:
+        with self._lock:
+            self._links.pop(link.number, None)
+        link.close()
+
+    def answer(self, link: Link, request: dict[str, Any]) -> dict[str, Any]:
+        op = request["op"]
+        try:
+            if op == "open":
+                return self._open(link, str(request["database"]), float(request.get("timeout", 5.0)))
+            if link.connection is None:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            if op in ("execute", "executemany"):
+                return self._execute(link, str(request["sql"]), request.get("params"), many=op == "executemany")
+            if op in ("commit", "rollback"):
+                getattr(link.connection, op)()
+                return {}
+            if op == "isolation_level":
+                value = request.get("value")
+                level = value.upper() if isinstance(value, str) else value
+                if level not in ISOLATION_LEVELS:
+                    raise ValueError(f"isolation_level must be one of {list(ISOLATION_LEVELS)}, not {value!r}")
+                link.connection.isolation_level = ISOLATION_LEVELS[level]
+                return {}
+            if op == "close":
+                link.close()
+                return {}
+            raise sqlite3.InterfaceError(f"unknown operation {op!r}")
+        except Exception as exc:  # the learner's statement failed: that is their observation to make
+            return {"error": _error(exc)}
+
+    def _open(self, link: Link, database: str, timeout: float) -> dict[str, Any]:
+        path = Path(database)
+        if path.parent != self.folder or not DATABASE_NAME.fullmatch(path.name) or path.is_symlink():
+            raise sqlite3.OperationalError("unable to open database file")
+        if link.connection is not None:
+            raise sqlite3.ProgrammingError("the connection is already open")
+        link.open(path, timeout)
+        return {}
+
+    def _execute(self, link: Link, sql: str, raw: Any, *, many: bool) -> dict[str, Any]:
+        assert link.connection is not None
+        if counted(sql):
+            with self._lock:
+                self._statements.append(" ".join(sql.split()))
+        link.deadline = time.monotonic() + STATEMENT_SECONDS
+        try:
+            if many:
+                cursor = link.connection.executemany(sql, [_parameters(row) for row in raw or []])
+            else:
+                cursor = link.connection.execute(sql, _parameters(raw))
+            rows = self._rows(cursor)
+        finally:
+            link.deadline = math.inf
+        return {
+            "description": [[column[0]] for column in cursor.description] if cursor.description else None,
+            "rowcount": cursor.rowcount,
+            "lastrowid": cursor.lastrowid,
+            "rows": rows,
+        }
+
+    @staticmethod
+    def _rows(cursor: sqlite3.Cursor) -> list[list[Any]]:
+        rows: list[list[Any]] = []
+        size = 0
+        while batch := cursor.fetchmany(500):
+            for row in batch:
+                encoded = [_encode(value) for value in row]
+                size += sum(len(value) if isinstance(value, str | bytes) else 8 for value in row) + 8
+                if size > MAX_ANSWER:
+                    raise sqlite3.DataError(f"the result is larger than the {MAX_ANSWER // 2**20} MiB a test reads")
+                rows.append(encoded)
+        return rows
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        with self._lock:
+            links, self._links = list(self._links.values()), {}
+        for link in links:
+            link.close()
+        self.socket_path.unlink(missing_ok=True)

@@ -1,0 +1,228 @@
+"""The database bridge: learner SQL executed and counted by the grader, with the grader's safety rails.
+
+The learner's side (``sqlite+workbook://``, ``grader.sandbox.dbclient``) and the grader's side
+(``grader.sandbox.dbserver``) run here in one process, over the real Unix socket: what SQLAlchemy sees
+must be what aiosqlite would give it, and what the learner's SQL can make the grader's process do is
+limited (it runs as the grader, often root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import ForeignKey, LargeBinary, String, event, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from grader.sandbox import dbserver
+from grader.sandbox.dbserver import SOCKET_ENV, DatabaseBridge
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Author(Base):
+    __tablename__ = "authors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    portrait: Mapped[bytes | None] = mapped_column(LargeBinary)
+    born: Mapped[datetime.datetime | None]
+
+
+class Book(Base):
+    __tablename__ = "books"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
+
+
+@pytest.fixture
+def bridge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DatabaseBridge]:
+    folder = tmp_path / "private"
+    folder.mkdir()
+    server = DatabaseBridge(tmp_path / "db.sock", folder)
+    monkeypatch.setenv(SOCKET_ENV, str(tmp_path / "db.sock"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def engine_on(bridge: DatabaseBridge, name: str = "shop.sqlite") -> AsyncEngine:
+    engine = create_async_engine(f"sqlite+workbook:///{bridge.folder / name}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def foreign_keys_on(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+async def _schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
+def test_statements_are_counted_by_the_grader_pragmas_are_not(bridge: DatabaseBridge):
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        mark = bridge.mark()
+        async with async_sessionmaker(engine)() as session:
+            session.add(Author(name="Ada"))
+            await session.commit()
+            assert (await session.scalars(select(Author.name))).all() == ["Ada"]
+        await engine.dispose()
+        assert bridge.since(mark) == [
+            "INSERT INTO authors (name, portrait, born) VALUES (?, ?, ?)",
+            "SELECT authors.name FROM authors",
+        ]
+
+    run(scenario())
+    assert sqlite3.connect(bridge.folder / "shop.sqlite").execute("SELECT name FROM authors").fetchall() == [("Ada",)]
+
+
+def test_values_and_errors_come_back_as_aiosqlite_gives_them(bridge: DatabaseBridge):
+    """Bytes and datetimes survive the trip; a constraint violation is sqlite3's IntegrityError with its code
+    (what the course's ``is_unique_violation`` reads); foreign keys are enforced."""
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        born = datetime.datetime(1815, 12, 10, 8, 30)
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            session.add(Author(id=1, name="Ada", portrait=b"\x00\xff\x10", born=born))
+            await session.commit()
+            author = await session.get(Author, 1, populate_existing=True)
+            assert author is not None and (author.portrait, author.born) == (b"\x00\xff\x10", born)
+            session.add(Author(name="Ada"))
+            with pytest.raises(IntegrityError) as unique:
+                await session.commit()
+            assert type(unique.value.orig) is sqlite3.IntegrityError
+            assert unique.value.orig.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
+            await session.rollback()
+            session.add(Book(author_id=99))
+            with pytest.raises(IntegrityError) as foreign:
+                await session.commit()
+            assert foreign.value.orig.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY"
+        await engine.dispose()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ATTACH DATABASE '/tmp/workbook-elsewhere.sqlite' AS elsewhere",
+        "VACUUM INTO '/tmp/workbook-copy.sqlite'",
+        "PRAGMA writable_schema=ON",
+        "PRAGMA journal_mode=OFF",
+        "PRAGMA max_page_count=1000000000",
+        "PRAGMA busy_timeout=100000000",
+        "SELECT load_extension('/tmp/evil.so')",
+        "SELECT 'a' REGEXP 'a'",
+    ],
+)
+def test_learner_sql_cannot_reach_beyond_its_database(bridge: DatabaseBridge, statement: str):
+    """The grader runs these for the learner: files elsewhere, the schema's raw bytes, the file-size cap, the
+    wait cap and native code stay out of reach (REGEXP: a learner's pattern would run in the grader's process)."""
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        async with engine.connect() as connection:
+            with pytest.raises(DatabaseError):
+                await connection.execute(text(statement))
+        await engine.dispose()
+
+    run(scenario())
+    assert not Path("/tmp/workbook-elsewhere.sqlite").exists()
+    assert not Path("/tmp/workbook-copy.sqlite").exists()
+
+
+@pytest.mark.parametrize("name", ["../shop.sqlite", "/etc/passwd", "shop.db", "sub/shop.sqlite"])
+def test_only_the_submissions_own_database_files_open(bridge: DatabaseBridge, name: str):
+    async def scenario() -> None:
+        folder = bridge.folder if not name.startswith("/") else Path("/")
+        engine = create_async_engine(f"sqlite+workbook:///{folder / name}")
+        with pytest.raises(OperationalError, match="unable to open database file"):
+            async with engine.connect():
+                pass
+        await engine.dispose()
+
+    run(scenario())
+
+
+def test_a_runaway_statement_is_interrupted(bridge: DatabaseBridge, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(dbserver, "STATEMENT_SECONDS", 0.3)
+    endless = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        async with engine.connect() as connection:
+            with pytest.raises(OperationalError, match="interrupted"):
+                await connection.execute(text(endless))
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1  # the connection still works
+        await engine.dispose()
+
+    run(scenario())
+
+
+def test_what_one_answer_or_one_file_may_hold_is_capped(bridge: DatabaseBridge, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(dbserver, "MAX_ANSWER", 2**16)
+    monkeypatch.setattr(dbserver, "MAX_PAGES", 64)
+    rows = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < {}) "
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE blobs (b BLOB)"))
+        async with engine.connect() as connection:
+            with pytest.raises(DatabaseError, match="larger than"):
+                await connection.execute(text(rows.format(10_000) + "SELECT randomblob(100) FROM n"))
+            with pytest.raises(OperationalError, match="full"):
+                await connection.execute(text(rows.format(1_000) + "INSERT INTO blobs SELECT randomblob(4000) FROM n"))
+        await engine.dispose()
+
+    run(scenario())
+    assert (bridge.folder / "shop.sqlite").stat().st_size <= 64 * 4096
+
+
+def test_a_closed_learner_socket_frees_its_connection(bridge: DatabaseBridge):
+    """A learner process killed mid-transaction leaves nothing open on the grader's side: the database is
+    writable at once by the grader."""
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        connection = await engine.connect()
+        await connection.execute(text("INSERT INTO authors (name) VALUES ('open')"))
+        raw = await connection.get_raw_connection()
+        raw.driver_connection.stop()  # as a killed process would: no rollback, no close
+        for _ in range(100):
+            if not bridge._links:
+                break
+            await asyncio.sleep(0.02)
+        assert not bridge._links
+        await connection.invalidate()  # the learner's side learns it is gone only now
+        await connection.close()
+        await engine.dispose()
+
+    run(scenario())
+    with sqlite3.connect(bridge.folder / "shop.sqlite", timeout=0.1) as grader:
+        grader.execute("INSERT INTO authors (name) VALUES ('grader')")
+    assert [r[0] for r in sqlite3.connect(bridge.folder / "shop.sqlite").execute("SELECT name FROM authors")] == [
+        "grader"
+    ]
