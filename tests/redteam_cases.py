@@ -767,7 +767,8 @@ CASES: list[Case] = [
                 "rt-env": CellExpect(
                     "RuntimeError",
                     message=(
-                        "env: HOME,IPYTHONDIR,LANG,PATH,PWD,PYTHONDONTWRITEBYTECODE,PYTHONUNBUFFERED,TMPDIR; "
+                        "env: HOME,IPYTHONDIR,LANG,PATH,PWD,PYTHONDONTWRITEBYTECODE,PYTHONUNBUFFERED,TMPDIR,"
+                        "WORKBOOK_DB_BRIDGE; "
                         "secret: []; grading: False"
                     ),
                 ),

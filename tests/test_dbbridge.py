@@ -95,6 +95,35 @@ def test_statements_are_counted_by_the_grader_pragmas_are_not(bridge: DatabaseBr
     assert sqlite3.connect(bridge.folder / "shop.sqlite").execute("SELECT name FROM authors").fetchall() == [("Ada",)]
 
 
+def test_a_checkpoint_sees_the_transactions_left_open_on_its_database(bridge: DatabaseBridge):
+    """What a checkpoint reports is read in the grader: a session left open after a write counts, on its own
+    database only, whatever the learner's pool says."""
+    from grader.checks.bookshop import checkpoint
+
+    async def scenario() -> None:
+        engine, other = engine_on(bridge), engine_on(bridge, "other.sqlite")
+        await _schema(engine)
+        await _schema(other)
+        url = engine.url.render_as_string(hide_password=False)
+        mark = bridge.mark()
+        leaked = async_sessionmaker(other)()
+        leaked.add(Author(name="left open on the other database"))
+        await leaked.flush()
+        await checkpoint(url)
+        async with async_sessionmaker(engine)() as session:
+            session.add(Author(name="Ada"))
+            await session.flush()
+            await checkpoint(url)
+            await session.commit()
+            await checkpoint(url)
+        assert bridge.open_transactions_since(mark) == [0, 1, 0]
+        await leaked.close()
+        await engine.dispose()
+        await other.dispose()
+
+    run(scenario())
+
+
 def test_values_and_errors_come_back_as_aiosqlite_gives_them(bridge: DatabaseBridge):
     """Bytes and datetimes survive the trip; a constraint violation is sqlite3's IntegrityError with its code
     (what the course's ``is_unique_violation`` reads); foreign keys are enforced."""
@@ -226,3 +255,42 @@ def test_a_closed_learner_socket_frees_its_connection(bridge: DatabaseBridge):
     assert [r[0] for r in sqlite3.connect(bridge.folder / "shop.sqlite").execute("SELECT name FROM authors")] == [
         "grader"
     ]
+
+
+def test_in_a_notebook_a_checkpoint_is_a_write_with_a_short_busy_timeout(tmp_path: Path):
+    """``check()`` runs in the learner's kernel, without the bridge: the checkpoint tries the grader's own
+    write and reports the database as held when it cannot."""
+    from grader.sandbox.runtime import LearnerRuntime
+
+    probe = """
+async def leave_open(ns, database_url, commit):
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from grader.checks.bookshop import checkpoint
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("CREATE TABLE IF NOT EXISTS t (x)"))
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+            if commit:
+                await connection.commit()
+            await checkpoint(database_url)
+    finally:
+        await engine.dispose()
+"""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'check.sqlite'}"
+
+    async def checkpoints(commit: bool) -> list[int]:
+        answer = await LearnerRuntime({}).handle(
+            {
+                "op": "probe",
+                "args": {"source": probe, "name": "leave_open", "kwargs": {"database_url": url, "commit": commit}},
+            }
+        )
+        assert answer.get("error") is None, answer
+        return answer["open_transactions"]
+
+    assert run(checkpoints(commit=False)) == [1]
+    assert run(checkpoints(commit=True)) == [0]

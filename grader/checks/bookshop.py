@@ -13,7 +13,7 @@ Two sides, as in ``grader.checks.clock``:
   ``service_answer`` and ``expect_flat``;
 - **the learner's process**: ``create_tables_probe`` is a probe (its source is sent there and run), and
   ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``, ``code_names``,
-  ``close_session``, ``dispose_engines`` and ``race_in_pairs`` are imported there by probes
+  ``close_session``, ``dispose_engines``, ``race_in_pairs`` and ``checkpoint`` are imported there by probes
   (``from grader.checks.bookshop import create_tables``), since a probe is compiled alone and shares
   nothing with the module it was written in. They return plain data or objects the probe turns into
   plain data; no verdict is computed in the learner's process.
@@ -284,6 +284,49 @@ def code_names(code: Any) -> set[str]:
         if isinstance(constant, types.CodeType):
             found |= code_names(constant)
     return found
+
+
+async def checkpoint(database_url: str) -> None:
+    """Have the grader note whether a transaction holds the test database open at this moment (the probe's
+    ``Observation.open_transactions``). During grading the bridge counts, in the grader, the connections in a
+    transaction, so a patched pool counter cannot hide a session left open; in a notebook's ``check()`` a
+    write with a short busy timeout tells."""
+    import asyncio
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from grader.sandbox import dbclient, runtime
+
+    url = make_url(database_url)
+    if url.get_driver_name() == dbclient.DRIVER:
+        await dbclient.checkpoint(str(url.database))
+        return
+
+    def locked() -> int:
+        connection = sqlite3.connect(str(url.database), timeout=0.05, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            connection.close()
+        return 0
+
+    runtime.record_open_transactions(await asyncio.to_thread(locked))
+
+
+def expect_no_open_transaction(observed: Any, when: str, hint: str) -> None:
+    """The verdict on a probe's one ``checkpoint``: no connection held a transaction open ``when``."""
+    held = observed.open_transactions
+    expect(bool(held), f"The check could not look at the database {when}: the probe ended before it could.")
+    expect(
+        max(held) == 0,
+        f"{when.capitalize()}, a transaction was still open on the database: it keeps the database locked for "
+        "every other request.",
+        hint,
+    )
 
 
 async def close_session(uow: Any) -> None:

@@ -43,8 +43,13 @@ class SandboxSession:
         self.limits = limits
         self.isolation = isolation or Isolation()
         # Test databases: in a folder of the grader's that no sandbox sees, reached through the bridge.
+        scratch.mkdir(parents=True, exist_ok=True)
         self.db_dir = Path(tempfile.mkdtemp(prefix="submission-", dir=private_root()))
-        self.bridge = DatabaseBridge(scratch / BRIDGE_SOCKET, self.db_dir)
+        try:
+            self.bridge = DatabaseBridge(scratch / BRIDGE_SOCKET, self.db_dir)
+        except BaseException:
+            shutil.rmtree(self.db_dir, ignore_errors=True)
+            raise
         self.runs: dict[int, CellRun] = {}
         self.skipped: set[int] = set()
         self.restarts = 0
@@ -147,8 +152,9 @@ class SandboxSession:
 class SandboxBackend:
     """The fixtures' backend during grading: every request crosses into the learner process.
 
-    The statements a request caused are the ones the database bridge executed while it ran, whatever the
-    learner process reports: the window is the grader's, so requests that overlap share their counts.
+    The statements a request caused are the ones the database bridge executed while it ran, and its
+    checkpoints' counts of open transactions are the bridge's, whatever the learner process reports: the
+    window is the grader's, so requests that overlap share their observations.
     """
 
     db_driver = DRIVER
@@ -161,4 +167,5 @@ class SandboxBackend:
         mark = self.session.bridge.mark()
         answer = await self.session.request(op, args)
         answer["statements"] = self.session.bridge.since(mark)
+        answer["open_transactions"] = self.session.bridge.open_transactions_since(mark)
         return answer

@@ -225,6 +225,23 @@ def connect(database: Any, **options: Any) -> Connection:
     return Connection(database, **options)
 
 
+async def checkpoint(database: str) -> None:
+    """Ask the grader to note, now, how many of this process's connections hold a transaction open on
+    ``database``."""
+    path = os.environ.get(SOCKET_ENV)
+    if not path:
+        raise OperationalError("no database bridge here (sqlite+workbook:// works only under the grader)")
+    reader, writer = await asyncio.open_unix_connection(path)
+    try:
+        writer.write(json.dumps({"op": "checkpoint", "database": database}).encode() + b"\n")
+        await writer.drain()
+        answer = json.loads(await reader.readline() or b"{}")
+    finally:
+        writer.close()
+    if error := answer.get("error"):
+        _raise(error)
+
+
 class BridgeConnection(AsyncAdapt_aiosqlite_connection):
     """The dialect's adapted connection; only what reaches into aiosqlite's thread differs."""
 

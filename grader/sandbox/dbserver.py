@@ -18,6 +18,7 @@ import atexit
 import base64
 import json
 import math
+import os
 import re
 import shutil
 import socketserver
@@ -38,6 +39,7 @@ MAX_ANSWER = 8 * 2**20  # the rows of one answer, as JSON
 MAX_VALUE = 16 * 2**20  # one string or blob (SQLITE_LIMIT_LENGTH)
 MAX_PAGES = 25_600  # 100 MiB of database file at 4 KiB pages
 MAX_CONNECTIONS = 64
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes, the last one a NUL
 STATEMENT_SECONDS = 10.0
 MAX_BUSY_SECONDS = 10.0
 DATABASE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,120}\.sqlite")
@@ -148,12 +150,22 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return {"class": "InterfaceError", "message": f"{type(exc).__name__}: {exc}"[:1000], "code": None, "name": None}
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A point in the bridge's logs: what was executed and seen after it is ``since(mark)`` and
+    ``open_transactions_since(mark)``."""
+
+    statements: int
+    checkpoints: int
+
+
 @dataclass
 class Link:
     """One learner connection: its sqlite3 connection and the deadline of the statement it runs."""
 
     number: int
     connection: sqlite3.Connection | None = None
+    path: Path | None = None
     deadline: float = field(default=math.inf)
 
     def open(self, path: Path, timeout: float) -> None:
@@ -166,7 +178,7 @@ class Link:
         connection.create_function("floor", 1, math.floor, deterministic=True)  # as SQLAlchemy's pysqlite adds
         connection.set_authorizer(_authorize)
         connection.set_progress_handler(self._late, 10_000)
-        self.connection = connection
+        self.connection, self.path = connection, path
 
     def _late(self) -> int:
         return 1 if time.monotonic() > self.deadline else 0
@@ -217,10 +229,16 @@ class DatabaseBridge:
     """Serves one submission's learner process: its databases are the files of ``folder``."""
 
     def __init__(self, socket_path: Path, folder: Path) -> None:
+        if len(os.fsencode(socket_path)) > MAX_SOCKET_PATH:
+            raise OSError(
+                f"the database bridge's socket path {str(socket_path)!r} is longer than a Unix socket allows "
+                f"({MAX_SOCKET_PATH} bytes): set TMPDIR to a shorter folder"
+            )
         self.folder = folder
         self.socket_path = socket_path
         self._lock = threading.Lock()
         self._statements: list[str] = []
+        self._checkpoints: list[int] = []
         self._links: dict[int, Link] = {}
         self._numbers = 0
         self._server = _Server(str(socket_path), _Handler)
@@ -232,14 +250,32 @@ class DatabaseBridge:
         self._thread.start()
 
     # -- observations -------------------------------------------------------------------------------
-    def mark(self) -> int:
-        """A point in the statement log; ``since(mark)`` gives what was executed after it."""
+    def mark(self) -> Mark:
         with self._lock:
-            return len(self._statements)
+            return Mark(len(self._statements), len(self._checkpoints))
 
-    def since(self, mark: int) -> list[str]:
+    def since(self, mark: Mark) -> list[str]:
+        """The statements executed after ``mark``, in order."""
         with self._lock:
-            return self._statements[mark:]
+            return self._statements[mark.statements :]
+
+    def open_transactions_since(self, mark: Mark) -> list[int]:
+        """At each checkpoint asked for after ``mark``: how many connections held a transaction open on the
+        checkpoint's database."""
+        with self._lock:
+            return self._checkpoints[mark.checkpoints :]
+
+    def _checkpoint(self, database: str) -> dict[str, Any]:
+        # Read here, in the grader: a learner's patched pool counter or session bookkeeping cannot change it.
+        path = Path(database)
+        with self._lock:
+            held = sum(
+                1
+                for link in self._links.values()
+                if link.path == path and link.connection is not None and link.connection.in_transaction
+            )
+            self._checkpoints.append(held)
+        return {}
 
     # -- serving ------------------------------------------------------------------------------------
     def new_link(self) -> Link | None:
@@ -259,6 +295,8 @@ class DatabaseBridge:
     def answer(self, link: Link, request: dict[str, Any]) -> dict[str, Any]:
         op = request["op"]
         try:
+            if op == "checkpoint":
+                return self._checkpoint(str(request["database"]))
             if op == "open":
                 return self._open(link, str(request["database"]), float(request.get("timeout", 5.0)))
             if link.connection is None:

@@ -24,6 +24,9 @@ from grader.sandbox.dbserver import counted
 from grader.sandbox.limits import MAX_ANSWER_BYTES
 
 _statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_statements", default=None)
+_open_transactions: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "grader_open_transactions", default=None
+)
 _listener_installed = False
 
 
@@ -31,6 +34,13 @@ def _record_statement(conn, cursor, statement, parameters, context, executemany)
     collected = _statements.get()
     if collected is not None and counted(statement):
         collected.append(" ".join(statement.split()))
+
+
+def record_open_transactions(count: int) -> None:
+    """A checkpoint seen in this process (an in-notebook check); under the grader the bridge takes them."""
+    collected = _open_transactions.get()
+    if collected is not None:
+        collected.append(count)
 
 
 def install_statement_counter() -> None:
@@ -105,14 +115,18 @@ class LearnerRuntime:
         if method is None:
             return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
         collected: list[str] = []
+        checkpoints: list[int] = []
         token = _statements.set(collected)
+        checkpoints_token = _open_transactions.set(checkpoints)
         try:
             answer = await method(**request.get("args", {}))
         except Exception as exc:  # the learner's failure is an observation, not a crash
             answer = {"error": error_info(exc)}
         finally:
             _statements.reset(token)
+            _open_transactions.reset(checkpoints_token)
         answer["statements"] = collected
+        answer["open_transactions"] = checkpoints
         text = json.dumps(answer, default=repr)  # ASCII (ensure_ascii): one byte a character on the pipe
         if len(text) > MAX_ANSWER_BYTES - 1024:  # room for the request id the worker adds
             return too_large(len(text))

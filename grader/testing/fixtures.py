@@ -29,6 +29,9 @@ class Observation(BaseModel):
     value: Any = None
     error: ErrorInfo | None = None
     statements: list[str] = Field(default_factory=list)
+    # At each checkpoint a probe took (``grader.checks.bookshop.checkpoint``): how many connections held a
+    # transaction open on the test database, seen from outside the learner's code during grading.
+    open_transactions: list[int] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:

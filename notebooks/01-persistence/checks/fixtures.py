@@ -1,9 +1,10 @@
 """Chapter 01 fixtures: a fresh bookshop database in which to call one of the learner's functions.
 
-The probe below runs in the learner's process. It builds its own engine (foreign keys on) and its
-own ``async_sessionmaker(expire_on_commit=False)``, so exercises 3 and 4 are checked even when
-exercise 1 is not finished, and it records what a call did: the value or the exception, the SQL
-statements sent, and how many connections were still checked out of the pool when it returned.
+The probes below run in the learner's process: one creates the learner's tables and the test's rows;
+the other builds its own engine (foreign keys on) and its own ``async_sessionmaker(expire_on_commit=False)``,
+so exercises 3 and 4 are checked even when exercise 1 is not finished, and records what a call did: the
+value or the exception, and how many connections were still checked out of the pool when it returned.
+The SQL statements the call sent are counted by the grader, outside the learner's process.
 """
 
 from typing import Any
@@ -11,16 +12,33 @@ from typing import Any
 import pytest
 
 
-async def run_in_bookshop(ns, url, function, args, seed):
-    """Probe: create the learner's tables, run ``seed`` (SQL, parameters), then ``function(sessionmaker, *args)``."""
+async def seed_bookshop(ns, url, seed):
+    """Probe: create the learner's tables and run ``seed`` (SQL, parameters) on the test database."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    if "Base" not in ns:
+        raise NameError("name 'Base' is not defined")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(ns["Base"].metadata.create_all)
+            for statement, parameters in seed:
+                await connection.execute(text(statement), parameters)
+    finally:
+        await engine.dispose()
+
+
+async def run_in_bookshop(ns, url, function, args):
+    """Probe: ``function(sessionmaker, *args)`` on the seeded database. The statements it sent are counted
+    by the grader (``Observation.statements``): a probe of its own would be seen only by its own eyes."""
     import gc
 
-    from sqlalchemy import event, text
+    from sqlalchemy import event
     from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-    for name in ("Base", function):
-        if name not in ns:
-            raise NameError(f"name {name!r} is not defined")
+    if function not in ns:
+        raise NameError(f"name {function!r} is not defined")
     engine = create_async_engine(url)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -29,18 +47,8 @@ async def run_in_bookshop(ns, url, function, args, seed):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    statements = []
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(ns["Base"].metadata.create_all)
-            for statement, parameters in seed:
-                await connection.execute(text(statement), parameters)
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-
-        def record(connection, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
         # A session that is never closed gives its connection back only when the garbage collector
         # finds it: keep the collector off while counting, so a leak is seen every time.
         collecting = gc.isenabled()
@@ -62,7 +70,6 @@ async def run_in_bookshop(ns, url, function, args, seed):
         "type": type(value).__name__,
         "item_types": sorted({type(item).__name__ for item in items}),
         "error": error,
-        "statements": statements,
         "checked_out": checked_out,
     }
 
@@ -83,13 +90,13 @@ async def run_create_schema(ns, url):
 class Call:
     """What one call of a learner function did in the bookshop database."""
 
-    def __init__(self, expression: str, answer: dict[str, Any]) -> None:
+    def __init__(self, expression: str, answer: dict[str, Any], statements: list[str]) -> None:
         self.expression = expression
+        self.statements = statements
         self.value = answer["value"]
         self.type = answer["type"]
         self.item_types = answer["item_types"]
         self.error = answer["error"]
-        self.statements = answer["statements"]
         self.checked_out = answer["checked_out"]
 
     @property
@@ -115,13 +122,14 @@ class Bookshop:
         self.db = db
 
     async def call(self, function: str, *args: Any, seed: list[tuple[str, dict[str, Any]]] = ()) -> Call:
-        observed = await self.learner.probe(
-            run_in_bookshop, url=self.db.url, function=function, args=list(args), seed=[list(s) for s in seed]
-        )
         expression = f"await {function}(sessionmaker{''.join(f', {a!r}' for a in args)})"
+        seeded = await self.learner.probe(seed_bookshop, url=self.db.url, seed=[list(s) for s in seed])
+        if not seeded.ok:
+            raise _setup_failure(expression, seeded.describe_error())
+        observed = await self.learner.probe(run_in_bookshop, url=self.db.url, function=function, args=list(args))
         if not observed.ok:
             raise _setup_failure(expression, observed.describe_error())
-        return Call(expression, observed.value)
+        return Call(expression, observed.value, observed.statements)
 
     async def create_schema(self) -> Any:
         """What ``await create_schema(engine)`` did (an observation), with a fresh engine on the test database."""

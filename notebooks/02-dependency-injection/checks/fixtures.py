@@ -18,7 +18,6 @@ import pytest
 
 from grader.checks import bookshop
 from grader.checks import fixtures as shared
-from grader.testing.fixtures import Database
 
 
 async def build_app(
@@ -178,9 +177,7 @@ def app_probe():
 @pytest.fixture
 def other_db(db):
     """A second database file beside the test's own, which the learner's code must leave alone."""
-    path = db.path.with_name(f"{db.path.stem}-other.sqlite")
-    path.unlink(missing_ok=True)
-    return Database(path)
+    return db.sibling("other")
 
 
 tables = shared.tables_fixture("chapter 01's models", require=False)

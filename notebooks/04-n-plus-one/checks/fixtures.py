@@ -130,7 +130,8 @@ tables = shared.tables_fixture("chapter 01's models", require=False)
 
 async def service_probe(ns, database_url, name, kwargs, nested, reverse=False):
     """Probe: ``name(session, **kwargs)`` in a fresh session; each result's columns and its ``nested``
-    relationship read inside the session; the statements sent by the call and the reads."""
+    relationship read inside the session. The statements the call and the reads sent are counted by the
+    grader (``Observation.statements``), not here."""
     import sqlalchemy
     from sqlalchemy import event
 
@@ -146,11 +147,6 @@ async def service_probe(ns, database_url, name, kwargs, nested, reverse=False):
             cursor.execute("PRAGMA reverse_unordered_selects=ON")
             cursor.close()
 
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(" ".join(statement.split()))
-
     def columns(obj):
         try:
             state = sqlalchemy.inspect(obj)
@@ -162,7 +158,6 @@ async def service_probe(ns, database_url, name, kwargs, nested, reverse=False):
     answer = {"raised": None, "message": "", "stage": "call", "type": None, "value": None}
     try:
         async with ns["make_sessionmaker"](engine)() as session:
-            event.listen(engine.sync_engine, "before_cursor_execute", record)
             try:
                 result = await ns[name](session, **kwargs)
                 answer["type"] = type(result).__name__
@@ -180,25 +175,22 @@ async def service_probe(ns, database_url, name, kwargs, nested, reverse=False):
                 answer["value"] = items
             except Exception as exc:
                 answer.update(raised=type(exc).__name__, message=str(exc)[:600])
-            finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", record)
     finally:
         await engine.dispose()
-    answer["statements"] = statements
     return answer
 
 
 class ServiceCall:
     """What one call of ``list_authors``/``list_books`` returned, raised and sent."""
 
-    def __init__(self, expression: str, answer: dict[str, Any]) -> None:
+    def __init__(self, expression: str, answer: dict[str, Any], statements: list[str]) -> None:
         self.expression = expression
+        self.statements = statements
         self.raised = answer["raised"]
         self.message = answer["message"]
         self.stage = answer["stage"]
         self.type = answer["type"]
         self.value = answer["value"]
-        self.statements = answer["statements"]
 
     def expect_ok(self) -> list[dict[str, Any]]:
         """The items, or a failed check that names what went wrong and its likely cause."""
@@ -235,7 +227,7 @@ def call_service(learner, db):
         arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
         expression = f"await {name}(session, {arguments})"
         expect(observed.ok, f"`{expression}` could not be called: {observed.describe_error()}.")
-        return ServiceCall(expression, observed.value)
+        return ServiceCall(expression, observed.value, observed.statements)
 
     return call
 

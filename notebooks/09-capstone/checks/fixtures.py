@@ -20,9 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import inspect
-import os
 import secrets
-import sqlite3
 import textwrap
 import time
 from datetime import UTC, datetime
@@ -97,23 +95,9 @@ def expect_probe_ok(observed, what: str, hint: str = "") -> Any:
     return observed.value
 
 
-def new_database(db: Database, suffix: str) -> Database:
-    """Another SQLite file beside the test database, created the way the ``db`` fixture creates it."""
-    path = db.path.with_name(f"{db.path.stem}-{suffix}.sqlite")
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_WRONLY, 0o600)
-    try:
-        owner = os.stat(db.path.parent, follow_symlinks=False)
-        if os.geteuid() == 0 and owner.st_uid != 0:
-            os.fchown(fd, owner.st_uid, owner.st_gid)
-    finally:
-        os.close(fd)
-    return Database(path)
-
-
 @pytest.fixture
 def second_db(db: Database) -> Database:
-    return new_database(db, "models")
+    return db.sibling("models")
 
 
 # -- the shop: data, HTTP helpers, verdicts ---------------------------------------------------------
@@ -160,7 +144,7 @@ class Shop:
 
     def add_orders(self, customer_id: int, first: int, last: int) -> None:
         """Orders ``first``..``last`` for the customer, each with two lines (books 1 and 2)."""
-        connection = sqlite3.connect(self.db.path)
+        connection = self.db.connect()
         try:
             with connection:
                 connection.executemany(

@@ -207,6 +207,8 @@ async def unit_of_work_probe(ns, loader, database_url):
     """Probe: what the learner's UnitOfWork keeps after a commit, a plain exit and an error."""
     import importlib
 
+    from grader.checks.bookshop import checkpoint
+
     scope = {}
     exec(loader, scope)
     scope["load_project"](ns)
@@ -251,6 +253,7 @@ async def unit_of_work_probe(ns, loader, database_url):
         except Exception as exc:
             answer["readable"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         answer["checked_out"] = engine.pool.checkedout()
+        await checkpoint(database_url)  # the grader looks, from outside, for a transaction left open
     finally:
         await engine.dispose()
     return answer

@@ -143,8 +143,10 @@ async def uow_scenario(ns, database_url, scenario):
     "rollback-then-write" rolls back, then writes a second author and commits;
     "nested" enters the same unit of work again inside the block, then commits; after the block it
     reads ``uow.session`` and enters once more.
+
+    Right after the block, ``checkpoint`` has the grader look from outside for a transaction left open.
     """
-    from grader.checks.bookshop import close_session
+    from grader.checks.bookshop import checkpoint, close_session
 
     for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Base", "Author"):
         if name not in ns:
@@ -197,6 +199,7 @@ async def uow_scenario(ns, database_url, scenario):
         except Exception as exc:
             seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
         seen["checked_out"] = engine.pool.checkedout()
+        await checkpoint(database_url)
         if scenario == "nested" and seen["came_out"] is None:
             seen["session_after_block"] = repr(getattr(uow, "session", "missing"))[:80]
             try:  # closed, it opens again

@@ -3,6 +3,7 @@
 import pytest
 
 from grader.checks import expect
+from grader.checks.bookshop import expect_no_open_transaction
 
 pytestmark = pytest.mark.exercise("ex2")
 
@@ -53,7 +54,8 @@ async def test_commit_persists(unit_of_work, db):
 @pytest.mark.points(1)
 async def test_exception_rolls_back(unit_of_work, db):
     """an exception inside the unit of work rolls back and gives the connection back"""
-    seen = entered(await unit_of_work("raise"), "A unit of work that raises")
+    observed = await unit_of_work("raise")
+    seen = entered(observed, "A unit of work that raises")
     rows = [row["name"] for row in db.rows("SELECT name FROM authors")]
     expect(
         rows == [],
@@ -66,6 +68,11 @@ async def test_exception_rolls_back(unit_of_work, db):
         seen["checked_out"] == 0,
         f"After an exception inside the unit of work, {seen['checked_out']} connection(s) were still checked "
         "out: the transaction stays open and keeps the database locked for every other request.",
+        "Roll back and close in `__aexit__` whatever happened in the block (`try`/`finally`).",
+    )
+    expect_no_open_transaction(
+        observed,
+        "after an exception inside the unit of work",
         "Roll back and close in `__aexit__` whatever happened in the block (`try`/`finally`).",
     )
 

@@ -1,6 +1,7 @@
 import pytest
 
 from grader.checks import expect
+from grader.checks.bookshop import expect_no_open_transaction
 
 pytestmark = pytest.mark.exercise("ex2")
 
@@ -9,13 +10,14 @@ async def run_uow_scenario(unit_of_work, db, scenario, what):
     observed = await unit_of_work(scenario)
     expect(observed.ok, f"{what} raised {observed.describe_error()}.")
     expect(observed.value["came_out"] is None, f"{what} raised {observed.value['came_out']}.")
-    return observed.value, [row["name"] for row in db.rows("SELECT name FROM authors ORDER BY id")]
+    return observed, [row["name"] for row in db.rows("SELECT name FROM authors ORDER BY id")]
 
 
 @pytest.mark.points(1)
 async def test_leaving_without_commit_writes_nothing(unit_of_work, db):
     """leaving the unit of work without commit() writes nothing"""
-    seen, rows = await run_uow_scenario(unit_of_work, db, "leave", "A unit of work left without commit")
+    observed, rows = await run_uow_scenario(unit_of_work, db, "leave", "A unit of work left without commit")
+    seen = observed.value
     expect(
         rows == [],
         f"A unit of work was left without calling commit(), and the authors table holds {rows}: "
@@ -27,14 +29,16 @@ async def test_leaving_without_commit_writes_nothing(unit_of_work, db):
         f"After leaving the unit of work, {seen['checked_out']} connection(s) were still checked out.",
         "Close the session in `__aexit__`.",
     )
+    expect_no_open_transaction(observed, "after leaving the unit of work", "Close the session in `__aexit__`.")
 
 
 @pytest.mark.points(1)
 async def test_writes_after_commit_are_discarded(unit_of_work, db):
     """what is written after commit() and not committed again is rolled back on exit"""
-    seen, rows = await run_uow_scenario(
+    observed, rows = await run_uow_scenario(
         unit_of_work, db, "commit-then-write", "A unit of work that writes after commit"
     )
+    seen = observed.value
     expect(
         rows == ["written inside the unit of work"],
         f"An author was committed, a second one written after the commit without committing again; "
@@ -43,6 +47,9 @@ async def test_writes_after_commit_are_discarded(unit_of_work, db):
         "unconditionally (it has nothing to undo when everything was committed).",
     )
     expect(seen["checked_out"] == 0, f"{seen['checked_out']} connection(s) were still checked out after the block.")
+    expect_no_open_transaction(
+        observed, "after the block", "Roll back what was not committed and close the session in `__aexit__`."
+    )
 
 
 @pytest.mark.points(1)

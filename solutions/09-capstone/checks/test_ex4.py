@@ -3,6 +3,7 @@
 import pytest
 
 from grader.checks import expect
+from grader.checks.bookshop import expect_no_open_transaction
 
 pytestmark = pytest.mark.exercise("ex4")
 
@@ -53,4 +54,7 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
         answer["checked_out"] == 0,
         f"{answer['checked_out']} connection(s) were still checked out after the blocks ended.",
         "Close the session in __aexit__ in every case (a `finally`).",
+    )
+    expect_no_open_transaction(
+        observed, "after the blocks ended", "Close the session in __aexit__ in every case (a `finally`)."
     )
