@@ -20,6 +20,7 @@ from grader.models import Submission
 from grader.pipeline.load import compile_validators
 from grader.pipeline.run_tests import import_pytest_plugins
 from grader.pipeline.write import atomic_write
+from grader.sandbox.dbserver import adopt_private_root
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.warm import Zygote
@@ -35,11 +36,14 @@ class GradeRequest(BaseModel):
     course_root: Path
     limits: Limits
     isolation: Isolation = Isolation()
+    database_root: Path | None = None  # the run's private_root: a forked process does not see later env changes
 
 
 def run(request_json: str, result_path: str, zygote: Zygote | None = None) -> None:
     """Grade the request and write its row to ``result_path`` (atomically: a kill leaves no half row)."""
     request = GradeRequest.model_validate_json(request_json)
+    if request.database_root is not None:
+        adopt_private_root(request.database_root)
     request.limits.apply_to_grader()
     course = Course.at(request.course_root)
     result = grade_submission(request.submission, course, request.limits, isolation=request.isolation, zygote=zygote)

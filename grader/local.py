@@ -23,6 +23,7 @@ from grader.grade import error_extra
 from grader.grade_one import GradeRequest
 from grader.models import Submission, SubmissionResult
 from grader.pipeline.score import error_result
+from grader.sandbox.dbserver import private_root
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.slots import Slot, machine_slot
@@ -89,7 +90,11 @@ def grade_in_subprocess(
     """Grade in a fresh grading process; whatever happens to it, return a row."""
     started = time.perf_counter()
     request = GradeRequest(
-        submission=submission, course_root=course.root, limits=limits, isolation=isolation or Isolation()
+        submission=submission,
+        course_root=course.root,
+        limits=limits,
+        isolation=isolation or Isolation(),
+        database_root=private_root(),
     )
     with tempfile.TemporaryDirectory(prefix="workbook-batch-") as tmp:
         result_file = Path(tmp) / "result.json"

@@ -116,7 +116,8 @@ def test_a_checkpoint_sees_the_transactions_left_open_on_its_database(bridge: Da
             await checkpoint(url)
             await session.commit()
             await checkpoint(url)
-        assert bridge.open_transactions_since(mark) == [0, 1, 0]
+        shop = str(bridge.folder / "shop.sqlite")
+        assert bridge.open_transactions_since(mark) == [(shop, 0), (shop, 1), (shop, 0)]
         await leaked.close()
         await engine.dispose()
         await other.dispose()
@@ -159,8 +160,9 @@ def test_values_and_errors_come_back_as_aiosqlite_gives_them(bridge: DatabaseBri
         "VACUUM INTO '/tmp/workbook-copy.sqlite'",
         "PRAGMA writable_schema=ON",
         "PRAGMA journal_mode=OFF",
+        "PRAGMA journal_mode=WAL",
         "PRAGMA max_page_count=1000000000",
-        "PRAGMA busy_timeout=100000000",
+        "PRAGMA temp_store_directory='/tmp'",
         "SELECT load_extension('/tmp/evil.so')",
         "SELECT 'a' REGEXP 'a'",
     ],
@@ -179,6 +181,21 @@ def test_learner_sql_cannot_reach_beyond_its_database(bridge: DatabaseBridge, st
     run(scenario())
     assert not Path("/tmp/workbook-elsewhere.sqlite").exists()
     assert not Path("/tmp/workbook-copy.sqlite").exists()
+
+
+def test_tuning_pragmas_are_accepted_and_change_nothing(bridge: DatabaseBridge):
+    """A connect listener that tunes its connection runs under the grader as in the notebook."""
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        async with engine.connect() as connection:
+            for pragma in ("busy_timeout=100000000", "cache_size=-2000000", "temp_store=FILE", "mmap_size=2000000000"):
+                await connection.execute(text(f"PRAGMA {pragma}"))
+            # Ignored, not run: the grader's own busy timeout stays, and reading it gives nothing.
+            assert (await connection.execute(text("PRAGMA busy_timeout"))).returns_rows is False
+        await engine.dispose()
+
+    run(scenario())
 
 
 @pytest.mark.parametrize("name", ["../shop.sqlite", "/etc/passwd", "shop.db", "sub/shop.sqlite"])
@@ -221,12 +238,29 @@ def test_what_one_answer_or_one_file_may_hold_is_capped(bridge: DatabaseBridge, 
         async with engine.connect() as connection:
             with pytest.raises(DatabaseError, match="larger than"):
                 await connection.execute(text(rows.format(10_000) + "SELECT randomblob(100) FROM n"))
+            # What is sent counts, not what is stored: an emoji is 2 characters in SQLite's eyes, 4 bytes sent.
+            with pytest.raises(DatabaseError, match="larger than"):
+                await connection.execute(text(rows.format(2_000) + "SELECT printf('%.20c', '😀') FROM n"))
             with pytest.raises(OperationalError, match="full"):
                 await connection.execute(text(rows.format(1_000) + "INSERT INTO blobs SELECT randomblob(4000) FROM n"))
+            with pytest.raises(OperationalError, match="full"):
+                await connection.execute(text("CREATE TEMP TABLE scratch (b BLOB)"))
+                await connection.execute(
+                    text(rows.format(1_000) + "INSERT INTO scratch SELECT randomblob(4000) FROM n")
+                )
+            with pytest.raises(DatabaseError, match="too big"):
+                await connection.execute(text("SELECT zeroblob(:n)"), {"n": dbserver.MAX_VALUE + 1})
         await engine.dispose()
+        for number in range(dbserver.MAX_DATABASES):
+            extra = engine_on(bridge, f"extra{number}.sqlite")
+            async with extra.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            await extra.dispose()
 
-    run(scenario())
+    with pytest.raises(OperationalError, match=f"more than {dbserver.MAX_DATABASES} databases"):
+        run(scenario())
     assert (bridge.folder / "shop.sqlite").stat().st_size <= 64 * 4096
+    assert len(list(bridge.folder.glob("*.sqlite"))) == dbserver.MAX_DATABASES
 
 
 def test_a_closed_learner_socket_frees_its_connection(bridge: DatabaseBridge):
@@ -282,7 +316,7 @@ async def leave_open(ns, database_url, commit):
 """
     url = f"sqlite+aiosqlite:///{tmp_path / 'check.sqlite'}"
 
-    async def checkpoints(commit: bool) -> list[int]:
+    async def checkpoints(commit: bool) -> list[list[Any]]:
         answer = await LearnerRuntime({}).handle(
             {
                 "op": "probe",
@@ -292,5 +326,91 @@ async def leave_open(ns, database_url, commit):
         assert answer.get("error") is None, answer
         return answer["open_transactions"]
 
-    assert run(checkpoints(commit=False)) == [1]
-    assert run(checkpoints(commit=True)) == [0]
+    database = str(tmp_path / "check.sqlite")
+    assert run(checkpoints(commit=False)) == [[database, 1]]
+    assert run(checkpoints(commit=True)) == [[database, 0]]
+
+
+def _raw(bridge: DatabaseBridge, *lines: bytes) -> list[dict[str, Any]]:
+    """Send ``lines`` on one raw connection to the bridge, as hostile code could; the answers."""
+    import json
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(str(bridge.socket_path))
+        reader = raw.makefile("rb")
+        answers = []
+        for line in lines:
+            raw.sendall(line + b"\n")
+            answers.append(json.loads(reader.readline()))
+        return answers
+
+
+def test_hostile_requests_get_errors_and_the_bridge_serves_on(bridge: DatabaseBridge):
+    answers = _raw(
+        bridge,
+        b"not json",
+        b"[1, 2]",
+        b'"a string"',
+        b'{"no": "op"}',
+        b'{"op": "execute", "sql": "SELECT 1"}',
+        b"[" * 100_000,
+        b'{"op": "checkpoint", "database": "/etc/passwd"}',
+        b'{"op": "open", "database": "../escape.sqlite"}',
+        b'{"op": "unheard of"}',
+    )
+    assert all(
+        answer["error"]["class"] in {"InterfaceError", "ProgrammingError", "OperationalError"} for answer in answers
+    )
+    (too_long,) = _raw(bridge, b"x" * (dbserver.MAX_LINE + 10))
+    assert "too large" in too_long["error"]["message"]
+    name = str(bridge.folder / "fine.sqlite")
+    assert _raw(bridge, json_line({"op": "open", "database": name}), json_line({"op": "execute", "sql": "SELECT 2"}))[
+        1
+    ]["rows"] == [[2]]
+
+
+def json_line(message: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(message).encode()
+
+
+def test_a_refused_open_does_not_keep_a_connection(bridge: DatabaseBridge):
+    async def scenario() -> None:
+        for _ in range(dbserver.MAX_CONNECTIONS + 5):
+            engine = engine_on(bridge, "../outside.sqlite")
+            with pytest.raises(OperationalError, match="unable to open"):
+                async with engine.connect():
+                    pass
+            await engine.dispose()
+        engine = engine_on(bridge)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 3"))).scalar_one() == 3
+        await engine.dispose()
+
+    run(scenario())
+
+
+def test_the_logs_keep_what_open_windows_need_and_no_more(bridge: DatabaseBridge, monkeypatch: pytest.MonkeyPatch):
+    """Statements outside any check's request are dropped when the next one starts; within one, past
+    ``MAX_KEPT`` they are counted but not kept word for word."""
+    monkeypatch.setattr(dbserver, "MAX_KEPT", 5)
+
+    async def scenario() -> None:
+        engine = engine_on(bridge)
+        async with engine.connect() as connection:
+            for n in range(20):  # a cell's loop, before any check
+                await connection.execute(text(f"SELECT {n}"))
+            mark = bridge.mark()
+            for n in range(8):
+                await connection.execute(text(f"SELECT 'in the window {n}'"))
+            seen = bridge.since(mark)
+            bridge.release(mark)
+        await engine.dispose()
+        assert len(seen) == 8
+        assert seen[:5] == [f"SELECT 'in the window {n}'" for n in range(5)]
+        assert set(seen[5:]) == {dbserver.ELIDED}
+        assert len(bridge._statements) == 8  # the 20 before the window were dropped when it opened
+
+    run(scenario())

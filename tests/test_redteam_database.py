@@ -91,3 +91,5 @@ def test_a_second_connection_cannot_reach_the_graded_database(graded: dict[str, 
     failed = {test.extra_data["nodeid"].rsplit("::", 1)[-1] for test in result.tests if test.status == "failed"}
     assert set(COUNT_CHECKS) <= failed, sorted(failed)
     assert result.score < result.max_score
+    outputs = " ".join(test.output or "" for test in result.tests)
+    assert "unable to open database file" in outputs, outputs[:2000]

@@ -299,12 +299,13 @@ async def checkpoint(database_url: str) -> None:
     from grader.sandbox import dbclient, runtime
 
     url = make_url(database_url)
+    database = str(url.database)
     if url.get_driver_name() == dbclient.DRIVER:
-        await dbclient.checkpoint(str(url.database))
+        await dbclient.checkpoint(database)
         return
 
     def locked() -> int:
-        connection = sqlite3.connect(str(url.database), timeout=0.05, isolation_level=None)
+        connection = sqlite3.connect(database, timeout=0.05, isolation_level=None)
         try:
             connection.execute("BEGIN IMMEDIATE")
             connection.execute("ROLLBACK")
@@ -314,12 +315,13 @@ async def checkpoint(database_url: str) -> None:
             connection.close()
         return 0
 
-    runtime.record_open_transactions(await asyncio.to_thread(locked))
+    runtime.record_open_transactions(database, await asyncio.to_thread(locked))
 
 
-def expect_no_open_transaction(observed: Any, when: str, hint: str) -> None:
-    """The verdict on a probe's one ``checkpoint``: no connection held a transaction open ``when``."""
-    held = observed.open_transactions
+def expect_no_open_transaction(observed: Any, db: Any, when: str, hint: str) -> None:
+    """The verdict on a probe's ``checkpoint`` on the test database ``db``: no connection held a transaction
+    open on it ``when``. Checkpoints of other files say nothing of this one."""
+    held = [count for database, count in observed.open_transactions if database == str(db.path)]
     expect(bool(held), f"The check could not look at the database {when}: the probe ended before it could.")
     expect(
         max(held) == 0,

@@ -164,8 +164,12 @@ class SandboxBackend:
         self.db_dir = session.db_dir
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        mark = self.session.bridge.mark()
-        answer = await self.session.request(op, args)
-        answer["statements"] = self.session.bridge.since(mark)
-        answer["open_transactions"] = self.session.bridge.open_transactions_since(mark)
+        bridge = self.session.bridge
+        mark = bridge.mark()
+        try:
+            answer = await self.session.request(op, args)
+            answer["statements"] = bridge.since(mark)
+            answer["open_transactions"] = bridge.open_transactions_since(mark)
+        finally:
+            bridge.release(mark)
         return answer

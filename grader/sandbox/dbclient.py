@@ -166,7 +166,11 @@ class Connection:
         except OSError as exc:
             raise OperationalError(f"unable to open database file ({exc.strerror})") from None
         self._lock = asyncio.Lock()
-        await self._request({"op": "open", "database": self._database, "timeout": self._timeout})
+        try:
+            await self._request({"op": "open", "database": self._database, "timeout": self._timeout})
+        except BaseException:
+            self.stop()  # a refused open must not keep one of the grader's connections
+            raise
         self._connection = True
         return self
 
@@ -178,13 +182,17 @@ class Connection:
                 self._writer.write(json.dumps(message).encode() + b"\n")
                 await self._writer.drain()
                 line = await self._reader.readline()
+            except (OSError, ValueError) as exc:  # ValueError: an answer longer than the stream's limit
+                self.stop()
+                raise OperationalError(f"connection closed: {type(exc).__name__}") from None
             except BaseException:
                 # A request cut off halfway (a cancelled task) would leave its answer for the next one.
                 self.stop()
                 raise
         if not line:
             self.stop()
-            raise OperationalError("the grader closed the database connection")
+            # "connection closed" is what SQLAlchemy's SQLite dialect reads as a disconnect.
+            raise OperationalError("connection closed by the grader")
         answer: dict[str, Any] = json.loads(line)
         if error := answer.get("error"):
             _raise(error)

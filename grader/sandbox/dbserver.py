@@ -34,11 +34,17 @@ from typing import Any, Literal
 SOCKET_ENV = "WORKBOOK_DB_BRIDGE"  # where the learner process finds the socket
 DRIVER = "workbook"  # sqlite+workbook:// is the bridge
 BRIDGE_SOCKET = "db.sock"  # its name in the submission's scratch folder
-MAX_LINE = 4 * 2**20  # a request (statement and parameters) from the learner
-MAX_ANSWER = 8 * 2**20  # the rows of one answer, as JSON
-MAX_VALUE = 16 * 2**20  # one string or blob (SQLITE_LIMIT_LENGTH)
-MAX_PAGES = 25_600  # 100 MiB of database file at 4 KiB pages
-MAX_CONNECTIONS = 64
+MAX_LINE = 2 * 2**20  # a request (statement and parameters) from the learner
+MAX_ANSWER = 8 * 2**20  # the rows of one answer, as the JSON sent
+# One string or blob (SQLITE_LIMIT_LENGTH). Small on purpose: one call of instr() or replace() on a value is one
+# step of SQLite's that neither the deadline nor an interrupt can cut, and its cost grows with the value squared.
+MAX_VALUE = 256 * 2**10
+MAX_PAGES = 6_400  # 25 MiB of database file at 4 KiB pages, and as much for temporary tables
+MAX_DATABASES = 16  # files in a submission's folder: checks make one to three per test, and remove none
+MAX_CONNECTIONS = 32
+BUSY_REQUESTS = 2  # requests parsed and executed at once: what one submission can make the grader hold
+MAX_KEPT = 10_000  # statements kept word for word per request; beyond, only counted
+KEPT_CHARACTERS = 2_000  # of each statement kept
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes, the last one a NUL
 STATEMENT_SECONDS = 10.0
 MAX_BUSY_SECONDS = 10.0
@@ -70,6 +76,10 @@ ALLOWED_PRAGMAS = frozenset(
         "read_uncommitted",
         "synchronous",
         "journal_mode",
+        "cache_size",
+        "temp_store",
+        "busy_timeout",
+        "mmap_size",
         "user_version",
         "defer_foreign_keys",
         "recursive_triggers",
@@ -89,16 +99,38 @@ ALLOWED_PRAGMAS = frozenset(
         "optimize",
     }
 )
-JOURNAL_MODES = frozenset({"delete", "truncate", "persist", "memory", "wal"})
+# No WAL: its log grows past max_page_count while any reader is open.
+JOURNAL_MODES = frozenset({"delete", "truncate", "persist", "memory"})
+# Tuning a learner's connect listener may set: accepted and ignored (SQLITE_IGNORE), so the same code runs in
+# the notebook and under the grader, and the grader's limits stay.
+IGNORED_PRAGMAS = frozenset({"cache_size", "temp_store", "busy_timeout", "mmap_size"})
+ROOT_ENV = "WORKBOOK_PRIVATE_ROOT"
+ELIDED = "[not kept: more than 10,000 statements in one request]"
 
 
 @cache
 def private_root() -> Path:
-    """The folder (0700, removed at exit) under which this process keeps its test databases. Every sandbox
-    covers it with an empty tmpfs, whatever the machine's temporary folder is."""
+    """The folder (0700) under which the test databases live. Every sandbox covers it with an empty tmpfs,
+    whatever the machine's temporary folder is.
+
+    The first process of a grading run makes it and removes it at exit. The grading processes it starts
+    use the same folder (``WORKBOOK_PRIVATE_ROOT`` for a command, ``GradeRequest.database_root`` for a
+    process forked by the fork server, which does not see later changes of the environment): the folder
+    every sandbox hides is the one each submission's databases are in, and what a killed grading process
+    left there is removed all the same."""
+    inherited = os.environ.get(ROOT_ENV)
+    if inherited and Path(inherited).is_dir():
+        return Path(inherited)
     root = Path(tempfile.mkdtemp(prefix="workbook-private-"))
+    os.environ[ROOT_ENV] = str(root)
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     return root
+
+
+def adopt_private_root(root: Path) -> None:
+    """Use ``root``, the private_root of the process that started this one."""
+    os.environ[ROOT_ENV] = str(root)
+    private_root.cache_clear()
 
 
 def counted(statement: str) -> bool:
@@ -111,6 +143,8 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_PRAGMA:
         name = (arg1 or "").lower()
+        if name in IGNORED_PRAGMAS:
+            return sqlite3.SQLITE_IGNORE
         if name not in ALLOWED_PRAGMAS:
             return sqlite3.SQLITE_DENY
         if name == "journal_mode" and arg2 is not None and arg2.strip("'\"").lower() not in JOURNAL_MODES:
@@ -122,6 +156,11 @@ def _encode(value: Any) -> Any:
     if isinstance(value, bytes):
         return {"$b": base64.b64encode(value).decode()}
     return value
+
+
+def _utf8(text: str) -> bytes:
+    # A lone surrogate can stand only inside a JSON string, where its backslash escape is what JSON spells.
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _decode(value: Any) -> Any:
@@ -172,6 +211,7 @@ class Link:
         connection = sqlite3.connect(path, timeout=min(max(timeout, 0.0), MAX_BUSY_SECONDS), check_same_thread=False)
         connection.execute("PRAGMA trusted_schema=OFF")
         connection.execute(f"PRAGMA max_page_count={MAX_PAGES}")
+        connection.execute(f"PRAGMA temp.max_page_count={MAX_PAGES}")
         connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)
         connection.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_LINE)
         connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
@@ -184,9 +224,10 @@ class Link:
         return 1 if time.monotonic() > self.deadline else 0
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.interrupt()  # a statement another thread runs ends first, as a timed-out one does
+            connection.close()
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -203,11 +244,14 @@ class _Handler(socketserver.StreamRequestHandler):
                 if len(line) > MAX_LINE:
                     self._send({"error": _error(sqlite3.DataError("the request is too large"))})
                     return
-                try:
-                    request = json.loads(line)
-                    answer = bridge.answer(link, request)
-                except (ValueError, TypeError, KeyError, RecursionError) as exc:
-                    answer = {"error": _error(sqlite3.InterfaceError(f"a malformed request: {type(exc).__name__}"))}
+                request: Any = None
+                with bridge.busy:  # parsing and executing are what cost the grader's memory and time
+                    try:
+                        request = json.loads(line)
+                        answer = bridge.answer(link, request)
+                    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+                        error = sqlite3.InterfaceError(f"a malformed request: {type(exc).__name__}")
+                        answer = {"error": _error(error)}
                 self._send(answer)
                 if isinstance(request, dict) and request.get("op") == "close":
                     return
@@ -216,8 +260,8 @@ class _Handler(socketserver.StreamRequestHandler):
         finally:
             bridge.drop_link(link)
 
-    def _send(self, answer: dict[str, Any]) -> None:
-        self.wfile.write(json.dumps(answer).encode() + b"\n")
+    def _send(self, answer: dict[str, Any] | bytes) -> None:
+        self.wfile.write((answer if isinstance(answer, bytes) else _utf8(json.dumps(answer))) + b"\n")
 
 
 class _Server(socketserver.ThreadingUnixStreamServer):
@@ -237,8 +281,12 @@ class DatabaseBridge:
         self.folder = folder
         self.socket_path = socket_path
         self._lock = threading.Lock()
+        self.busy = threading.BoundedSemaphore(BUSY_REQUESTS)
         self._statements: list[str] = []
-        self._checkpoints: list[int] = []
+        self._checkpoints: list[tuple[str, int]] = []
+        self._offset = Mark(0, 0)  # what the logs' first entries are numbered: earlier ones were dropped
+        self._windows = 0
+        self._window_start = 0
         self._links: dict[int, Link] = {}
         self._numbers = 0
         self._server = _Server(str(socket_path), _Handler)
@@ -251,30 +299,48 @@ class DatabaseBridge:
 
     # -- observations -------------------------------------------------------------------------------
     def mark(self) -> Mark:
+        """Open a window on the logs; ``release`` closes it. With no window open, nothing logged before
+        can be asked for, so it is dropped: the logs hold what the open windows need, not a whole session."""
         with self._lock:
-            return Mark(len(self._statements), len(self._checkpoints))
+            if not self._windows:
+                self._offset = Mark(
+                    self._offset.statements + len(self._statements), self._offset.checkpoints + len(self._checkpoints)
+                )
+                self._statements.clear()
+                self._checkpoints.clear()
+            self._windows += 1
+            mark = Mark(
+                self._offset.statements + len(self._statements), self._offset.checkpoints + len(self._checkpoints)
+            )
+            self._window_start = mark.statements
+            return mark
+
+    def release(self, _mark: Mark) -> None:
+        with self._lock:
+            self._windows = max(0, self._windows - 1)
 
     def since(self, mark: Mark) -> list[str]:
         """The statements executed after ``mark``, in order."""
         with self._lock:
-            return self._statements[mark.statements :]
+            return self._statements[mark.statements - self._offset.statements :]
 
-    def open_transactions_since(self, mark: Mark) -> list[int]:
-        """At each checkpoint asked for after ``mark``: how many connections held a transaction open on the
-        checkpoint's database."""
+    def open_transactions_since(self, mark: Mark) -> list[tuple[str, int]]:
+        """At each checkpoint asked for after ``mark``: the database, and how many connections held a
+        transaction open on it."""
         with self._lock:
-            return self._checkpoints[mark.checkpoints :]
+            return self._checkpoints[mark.checkpoints - self._offset.checkpoints :]
 
     def _checkpoint(self, database: str) -> dict[str, Any]:
-        # Read here, in the grader: a learner's patched pool counter or session bookkeeping cannot change it.
-        path = Path(database)
+        # Counted here, in the grader: a learner's patched pool counter or session bookkeeping cannot change it.
+        path = self._database(database)
         with self._lock:
             held = sum(
                 1
                 for link in self._links.values()
                 if link.path == path and link.connection is not None and link.connection.in_transaction
             )
-            self._checkpoints.append(held)
+            if len(self._checkpoints) < MAX_KEPT:  # a flood of checkpoints only hides the learner's own
+                self._checkpoints.append((str(path), held))
         return {}
 
     # -- serving ------------------------------------------------------------------------------------
@@ -292,7 +358,7 @@ class DatabaseBridge:
             self._links.pop(link.number, None)
         link.close()
 
-    def answer(self, link: Link, request: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, link: Link, request: dict[str, Any]) -> dict[str, Any] | bytes:
         op = request["op"]
         try:
             if op == "checkpoint":
@@ -320,20 +386,27 @@ class DatabaseBridge:
         except Exception as exc:  # the learner's statement failed: that is their observation to make
             return {"error": _error(exc)}
 
-    def _open(self, link: Link, database: str, timeout: float) -> dict[str, Any]:
+    def _database(self, database: str) -> Path:
         path = Path(database)
         if path.parent != self.folder or not DATABASE_NAME.fullmatch(path.name) or path.is_symlink():
             raise sqlite3.OperationalError("unable to open database file")
+        return path
+
+    def _open(self, link: Link, database: str, timeout: float) -> dict[str, Any]:
+        path = self._database(database)
         if link.connection is not None:
             raise sqlite3.ProgrammingError("the connection is already open")
+        if not path.exists() and len(list(self.folder.glob("*.sqlite"))) >= MAX_DATABASES:
+            raise sqlite3.OperationalError(f"unable to open database file (more than {MAX_DATABASES} databases)")
         link.open(path, timeout)
         return {}
 
-    def _execute(self, link: Link, sql: str, raw: Any, *, many: bool) -> dict[str, Any]:
+    def _execute(self, link: Link, sql: str, raw: Any, *, many: bool) -> bytes:
         assert link.connection is not None
         if counted(sql):
             with self._lock:
-                self._statements.append(" ".join(sql.split()))
+                kept = self._offset.statements + len(self._statements) - self._window_start < MAX_KEPT
+                self._statements.append(" ".join(sql[:KEPT_CHARACTERS].split()) if kept else ELIDED)
         link.deadline = time.monotonic() + STATEMENT_SECONDS
         try:
             if many:
@@ -343,24 +416,24 @@ class DatabaseBridge:
             rows = self._rows(cursor)
         finally:
             link.deadline = math.inf
-        return {
+        head = {
             "description": [[column[0]] for column in cursor.description] if cursor.description else None,
             "rowcount": cursor.rowcount,
             "lastrowid": cursor.lastrowid,
-            "rows": rows,
         }
+        return _utf8(json.dumps(head)[:-1]) + b', "rows": [' + b", ".join(rows) + b"]}"
 
     @staticmethod
-    def _rows(cursor: sqlite3.Cursor) -> list[list[Any]]:
-        rows: list[list[Any]] = []
+    def _rows(cursor: sqlite3.Cursor) -> list[bytes]:
+        """Each row as the bytes that are sent: their size is what the cap counts, escapes and base64 included."""
+        rows: list[bytes] = []
         size = 0
         while batch := cursor.fetchmany(500):
             for row in batch:
-                encoded = [_encode(value) for value in row]
-                size += sum(len(value) if isinstance(value, str | bytes) else 8 for value in row) + 8
+                rows.append(_utf8(json.dumps([_encode(value) for value in row], ensure_ascii=False)))
+                size += len(rows[-1]) + 2
                 if size > MAX_ANSWER:
                     raise sqlite3.DataError(f"the result is larger than the {MAX_ANSWER // 2**20} MiB a test reads")
-                rows.append(encoded)
         return rows
 
     def close(self) -> None:

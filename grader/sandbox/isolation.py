@@ -177,12 +177,11 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation, *, zygote: boo
 
 
 def prepare_scratch(scratch: Path, isolation: Isolation) -> None:
-    """Give the folders inside ``scratch`` (home, data) to the slot's uid; ``scratch`` stays root's.
+    """Give the folders inside ``scratch`` (its home) to the slot's uid; ``scratch`` stays root's.
 
-    The learner can then write in its folders but not rename or replace them (the grader later
-    creates database files in ``data``). lchown: on a restart the learner has had the folders, and
-    a symlink it left there must not make root hand it a file elsewhere; os.walk does not descend
-    into symlinked folders.
+    The learner can then write in its home but not rename or replace it, nor the database bridge's
+    socket beside it. lchown: on a restart the learner has had the folders, and a symlink it left
+    there must not make root hand it a file elsewhere; os.walk does not descend into symlinked folders.
     """
     if os.geteuid() != 0 or isolation.mode is IsolationMode.OFF or missing_layers():
         return

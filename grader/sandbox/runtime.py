@@ -24,7 +24,7 @@ from grader.sandbox.dbserver import counted
 from grader.sandbox.limits import MAX_ANSWER_BYTES
 
 _statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("grader_statements", default=None)
-_open_transactions: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+_open_transactions: contextvars.ContextVar[list[tuple[str, int]] | None] = contextvars.ContextVar(
     "grader_open_transactions", default=None
 )
 _listener_installed = False
@@ -36,11 +36,11 @@ def _record_statement(conn, cursor, statement, parameters, context, executemany)
         collected.append(" ".join(statement.split()))
 
 
-def record_open_transactions(count: int) -> None:
+def record_open_transactions(database: str, count: int) -> None:
     """A checkpoint seen in this process (an in-notebook check); under the grader the bridge takes them."""
     collected = _open_transactions.get()
     if collected is not None:
-        collected.append(count)
+        collected.append((database, count))
 
 
 def install_statement_counter() -> None:
@@ -115,7 +115,7 @@ class LearnerRuntime:
         if method is None:
             return {"error": {"type": "ProtocolError", "message": f"unknown op {op!r}"}}
         collected: list[str] = []
-        checkpoints: list[int] = []
+        checkpoints: list[tuple[str, int]] = []
         token = _statements.set(collected)
         checkpoints_token = _open_transactions.set(checkpoints)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import glob
 import inspect
 import sqlite3
 import textwrap
@@ -29,9 +30,9 @@ class Observation(BaseModel):
     value: Any = None
     error: ErrorInfo | None = None
     statements: list[str] = Field(default_factory=list)
-    # At each checkpoint a probe took (``grader.checks.bookshop.checkpoint``): how many connections held a
-    # transaction open on the test database, seen from outside the learner's code during grading.
-    open_transactions: list[int] = Field(default_factory=list)
+    # At each checkpoint a probe took (``grader.checks.bookshop.checkpoint``): the database, and how many
+    # connections held a transaction open on it, seen from outside the learner's code during grading.
+    open_transactions: list[tuple[str, int]] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +108,12 @@ class Database:
     def sibling(self, suffix: str) -> Database:
         """Another fresh database beside this one, reached the same way."""
         return Database.new(self.path.with_name(f"{self.path.stem}-{suffix}.sqlite"), self.driver)
+
+    def remove(self) -> None:
+        """Delete this database, the siblings made from it and their journals."""
+        for path in [self.path, *self.path.parent.glob(f"{glob.escape(self.path.stem)}-*.sqlite")]:
+            for file in (path, path.with_name(path.name + "-journal")):
+                file.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:

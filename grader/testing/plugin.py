@@ -7,7 +7,7 @@ so the same test file runs against the live kernel (``check()``) or a sandboxed 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,9 +186,11 @@ class GraderPlugin:
         return StatementLog()
 
     @pytest.fixture
-    def db(self, request: pytest.FixtureRequest) -> Database:
+    def db(self, request: pytest.FixtureRequest) -> Iterator[Database]:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
-        return Database.new(self.backend.db_dir / f"{name}.sqlite", self.backend.db_driver)
+        database = Database.new(self.backend.db_dir / f"{name}.sqlite", self.backend.db_driver)
+        yield database
+        database.remove()  # with its siblings: the bridge opens a bounded number of files per submission
 
     @pytest.fixture
     def app_probe(self) -> Any:

@@ -72,6 +72,7 @@ async def test_exception_rolls_back(unit_of_work, db):
     )
     expect_no_open_transaction(
         observed,
+        db,
         "after an exception inside the unit of work",
         "Roll back and close in `__aexit__` whatever happened in the block (`try`/`finally`).",
     )

@@ -29,7 +29,7 @@ async def test_leaving_without_commit_writes_nothing(unit_of_work, db):
         f"After leaving the unit of work, {seen['checked_out']} connection(s) were still checked out.",
         "Close the session in `__aexit__`.",
     )
-    expect_no_open_transaction(observed, "after leaving the unit of work", "Close the session in `__aexit__`.")
+    expect_no_open_transaction(observed, db, "after leaving the unit of work", "Close the session in `__aexit__`.")
 
 
 @pytest.mark.points(1)
@@ -48,7 +48,7 @@ async def test_writes_after_commit_are_discarded(unit_of_work, db):
     )
     expect(seen["checked_out"] == 0, f"{seen['checked_out']} connection(s) were still checked out after the block.")
     expect_no_open_transaction(
-        observed, "after the block", "Roll back what was not committed and close the session in `__aexit__`."
+        observed, db, "after the block", "Roll back what was not committed and close the session in `__aexit__`."
     )
 
 

@@ -56,5 +56,5 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
         "Close the session in __aexit__ in every case (a `finally`).",
     )
     expect_no_open_transaction(
-        observed, "after the blocks ended", "Close the session in __aexit__ in every case (a `finally`)."
+        observed, db, "after the blocks ended", "Close the session in __aexit__ in every case (a `finally`)."
     )
