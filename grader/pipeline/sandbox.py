@@ -121,10 +121,14 @@ class SandboxSession:
             if cell.index > after and cell.index not in self.runs:
                 self.runs[cell.index] = CellRun(index=cell.index, grade_id=cell.grade_id, ok=False)
 
-    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        """A test's request; if an earlier request killed the process, it is started again first."""
+    async def running(self) -> None:
+        """If an earlier request killed the process, start it again (its cells replayed)."""
         if self.process is None or not self.process.alive:
             await asyncio.wrap_future(self._starter.submit(self._restart))
+
+    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A test's request, to a running process."""
+        await self.running()
         assert self.process is not None
         return await self.process.arequest(op, args)
 
@@ -165,6 +169,7 @@ class SandboxBackend:
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         bridge = self.session.bridge
+        await self.session.running()  # what replayed cells send is not this request's
         mark = bridge.mark()
         try:
             answer = await self.session.request(op, args)
