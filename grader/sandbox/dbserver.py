@@ -45,6 +45,8 @@ MAX_CONNECTIONS = 32
 BUSY_REQUESTS = 2  # requests parsed and executed at once: what one submission can make the grader hold
 MAX_KEPT = 10_000  # statements kept word for word per request; beyond, only counted
 KEPT_CHARACTERS = 2_000  # of each statement kept
+# How often the server's loop looks whether it should stop: close() waits for it, once per submission.
+POLL_SECONDS = 0.02
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes, the last one a NUL
 STATEMENT_SECONDS = 10.0
 MAX_BUSY_SECONDS = 10.0
@@ -294,7 +296,7 @@ class DatabaseBridge:
         # The learner's uid must be able to connect; the socket lies in its submission's scratch, which no
         # other sandbox sees.
         socket_path.chmod(0o666)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="database-bridge", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), name="database-bridge", daemon=True)
         self._thread.start()
 
     # -- observations -------------------------------------------------------------------------------
