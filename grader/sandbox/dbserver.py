@@ -296,7 +296,9 @@ class DatabaseBridge:
         # The learner's uid must be able to connect; the socket lies in its submission's scratch, which no
         # other sandbox sees.
         socket_path.chmod(0o666)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_SECONDS,), name="database-bridge", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="database-bridge", daemon=True
+        )
         self._thread.start()
 
     # -- observations -------------------------------------------------------------------------------
