@@ -151,3 +151,31 @@ def test_a_kill_before_any_learner_keeps_the_sandbox_reachable(tmp_path: Path):
                 process.stop()
         finally:
             zygote.close()
+
+
+def test_a_zygote_closed_while_a_request_waits_answers_with_a_zygote_error(tmp_path: Path):
+    """A learner process's reader thread asks the zygote for an exit code while the grading ends and closes
+    the zygote: the request must fail as a ZygoteError (which the reader handles), not crash its thread."""
+    import socket
+    import threading
+
+    from grader.sandbox.warm import ZygoteError
+
+    zygote = Zygote(tmp_path, Isolation())
+    ours, _theirs = socket.socketpair()
+    zygote._sock = ours
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            zygote.exit_code(1, timeout=1)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with zygote._lock:  # the request waits for the lock, as behind another request
+        asker = threading.Thread(target=ask)
+        asker.start()
+        zygote.close()
+    asker.join(5)
+    _theirs.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], ZygoteError), outcome

@@ -125,12 +125,14 @@ class Zygote:
     def _receive(self, timeout: float, request_id: int | None = None) -> dict[str, Any]:
         """The answer to ``request_id``. Answers to other ids were meant for a grading process that was
         killed before it read them (the socket is shared by the slot's successive grading processes)."""
-        assert self._sock is not None
-        self._sock.settimeout(timeout)
+        sock = self._sock  # close() may empty the attribute from another thread: use one socket throughout
+        if sock is None:
+            raise ZygoteError("the zygote is not running")
         while True:
             try:
+                sock.settimeout(timeout)
                 while b"\n" not in self._buffer:
-                    chunk = self._sock.recv(65536)
+                    chunk = sock.recv(65536)
                     if not chunk:
                         raise ZygoteError("the zygote closed its control channel")
                     self._buffer += chunk
@@ -142,17 +144,18 @@ class Zygote:
                 return answer
 
     def request(self, message: dict[str, Any], fds: tuple[int, ...] = ()) -> dict[str, Any]:
-        if self._sock is None:
-            raise ZygoteError("the zygote is not running")
         request_id = secrets.randbits(62)
         data = (json.dumps(message | {"id": request_id}) + "\n").encode()
         with self._lock:
+            sock = self._sock  # close() may empty the attribute from another thread: a closed socket raises
+            if sock is None:
+                raise ZygoteError("the zygote is not running")
             self._wait_ready()
             try:
                 if fds:
-                    socket.send_fds(self._sock, [data], list(fds))
+                    socket.send_fds(sock, [data], list(fds))
                 else:
-                    self._sock.sendall(data)
+                    sock.sendall(data)
             except OSError as exc:
                 raise ZygoteError(f"the zygote is gone: {exc}") from None
             answer = self._receive(REQUEST_TIMEOUT, request_id)
@@ -178,9 +181,9 @@ class Zygote:
         return self._sock is not None and (self._proc is None or self._proc.poll() is None)
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
         if self._proc is not None:
             # Closing the socket ends the zygote's loop; it kills what is left and exits.
             try:
