@@ -13,7 +13,6 @@ from the module it is given.
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
 import json
 import os
@@ -30,7 +29,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.util.concurrency import await_
 
-from grader.sandbox.dbserver import DRIVER, SOCKET_ENV
+from grader.sandbox.dbserver import DRIVER, SOCKET_ENV, decode_value, encode_value
 
 MAX_LINE = 32 * 2**20
 __version__ = "1.0"
@@ -55,7 +54,7 @@ def _value(value: Any, index: int | str) -> Any:
     if value is None or isinstance(value, int | float | str):
         return int(value) if isinstance(value, bool) else value
     if isinstance(value, bytes | bytearray | memoryview):
-        return {"$b": base64.b64encode(bytes(value)).decode()}
+        return encode_value(bytes(value))
     if isinstance(value, datetime.datetime):  # sqlite3's default adapters, which aiosqlite would use
         return value.isoformat(" ")
     if isinstance(value, datetime.date):
@@ -69,10 +68,6 @@ def _parameters(parameters: Any) -> Any:
     if isinstance(parameters, dict):
         return {str(key): _value(value, key) for key, value in parameters.items()}
     return [_value(value, index) for index, value in enumerate(parameters, start=1)]
-
-
-def _decode(value: Any) -> Any:
-    return base64.b64decode(value["$b"]) if isinstance(value, dict) else value
 
 
 def _raise(error: dict[str, Any]) -> None:
@@ -108,7 +103,7 @@ class Cursor:
         self.description = [(column[0], *[None] * 6) for column in description] if description else None
         self.rowcount = answer.get("rowcount", -1)
         self.lastrowid = answer.get("lastrowid")
-        self._rows = deque(tuple(_decode(value) for value in row) for row in answer.get("rows") or [])
+        self._rows = deque(tuple(decode_value(value) for value in row) for row in answer.get("rows") or [])
 
     async def execute(self, sql: str, parameters: Any = None) -> Cursor:
         self._take(await self._connection._request({"op": "execute", "sql": sql, "params": _parameters(parameters)}))
@@ -158,6 +153,16 @@ class Connection:
         return self._open().__await__()
 
     async def _open(self) -> Connection:
+        await self._reach_bridge()
+        try:
+            await self._request({"op": "open", "database": self._database, "timeout": self._timeout})
+        except BaseException:
+            self.stop()  # a refused open must not keep one of the grader's connections
+            raise
+        self._connection = True
+        return self
+
+    async def _reach_bridge(self) -> None:
         path = os.environ.get(SOCKET_ENV)
         if not path:
             raise OperationalError("unable to open database file (sqlite+workbook:// works only under the grader)")
@@ -166,13 +171,6 @@ class Connection:
         except OSError as exc:
             raise OperationalError(f"unable to open database file ({exc.strerror})") from None
         self._lock = asyncio.Lock()
-        try:
-            await self._request({"op": "open", "database": self._database, "timeout": self._timeout})
-        except BaseException:
-            self.stop()  # a refused open must not keep one of the grader's connections
-            raise
-        self._connection = True
-        return self
 
     async def _request(self, message: dict[str, Any]) -> dict[str, Any]:
         if self._writer is None or self._reader is None or self._lock is None:
@@ -236,18 +234,12 @@ def connect(database: Any, **options: Any) -> Connection:
 async def checkpoint(database: str) -> None:
     """Ask the grader to note, now, how many of this process's connections hold a transaction open on
     ``database``."""
-    path = os.environ.get(SOCKET_ENV)
-    if not path:
-        raise OperationalError("no database bridge here (sqlite+workbook:// works only under the grader)")
-    reader, writer = await asyncio.open_unix_connection(path)
+    channel = Connection(database)
+    await channel._reach_bridge()
     try:
-        writer.write(json.dumps({"op": "checkpoint", "database": database}).encode() + b"\n")
-        await writer.drain()
-        answer = json.loads(await reader.readline() or b"{}")
+        await channel._request({"op": "checkpoint", "database": database})
     finally:
-        writer.close()
-    if error := answer.get("error"):
-        _raise(error)
+        channel.stop()
 
 
 class BridgeConnection(AsyncAdapt_aiosqlite_connection):

@@ -61,8 +61,8 @@ ISOLATION_LEVELS: dict[str | None, Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"]
     "EXCLUSIVE": "EXCLUSIVE",
 }
 
-# Pragmas the course, SQLAlchemy's SQLite dialect or a learner's tuning may send; any other (writable_schema,
-# max_page_count, busy_timeout, temp_store_directory, ...) is refused by the authorizer.
+# Pragmas the course or SQLAlchemy's SQLite dialect may send; any other (writable_schema, max_page_count,
+# temp_store_directory, ...) is refused by the authorizer, but for the tuning ones of IGNORED_PRAGMAS.
 ALLOWED_PRAGMAS = frozenset(
     {
         "foreign_keys",
@@ -78,10 +78,6 @@ ALLOWED_PRAGMAS = frozenset(
         "read_uncommitted",
         "synchronous",
         "journal_mode",
-        "cache_size",
-        "temp_store",
-        "busy_timeout",
-        "mmap_size",
         "user_version",
         "defer_foreign_keys",
         "recursive_triggers",
@@ -154,7 +150,8 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
     return sqlite3.SQLITE_OK
 
 
-def _encode(value: Any) -> Any:
+def encode_value(value: Any) -> Any:
+    """A value on the wire, either way: JSON as it is, bytes in base64."""
     if isinstance(value, bytes):
         return {"$b": base64.b64encode(value).decode()}
     return value
@@ -165,7 +162,7 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
-def _decode(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         return base64.b64decode(value["$b"])
     return value
@@ -173,9 +170,9 @@ def _decode(value: Any) -> Any:
 
 def _parameters(raw: Any) -> Any:
     if isinstance(raw, dict):
-        return {str(key): _decode(value) for key, value in raw.items()}
+        return {str(key): decode_value(value) for key, value in raw.items()}
     if isinstance(raw, list):
-        return [_decode(value) for value in raw]
+        return [decode_value(value) for value in raw]
     return ()
 
 
@@ -434,7 +431,7 @@ class DatabaseBridge:
         size = 0
         while batch := cursor.fetchmany(500):
             for row in batch:
-                rows.append(_utf8(json.dumps([_encode(value) for value in row], ensure_ascii=False)))
+                rows.append(_utf8(json.dumps([encode_value(value) for value in row], ensure_ascii=False)))
                 size += len(rows[-1]) + 2
                 if size > MAX_ANSWER:
                     raise sqlite3.DataError(f"the result is larger than the {MAX_ANSWER // 2**20} MiB a test reads")
