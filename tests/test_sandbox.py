@@ -15,8 +15,9 @@ from support import ROOT
 
 from grader.pipeline.restore import Cell
 from grader.pipeline.sandbox import SandboxBackend, SandboxSession
+from grader.sandbox import isolation
 from grader.sandbox.dbserver import SOCKET_ENV
-from grader.sandbox.isolation import missing_layers
+from grader.sandbox.isolation import Isolation, IsolationMode, MissingLayers, missing_layers, wrap
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerTimeout
 
@@ -124,6 +125,15 @@ def test_learner_cannot_see_the_course():
         assert _ask(session, "probe", source="def p(ns):\n    return ns['visible']\n", name="p", kwargs={})[
             "value"
         ] == [False, False]
+
+
+def test_required_layers_are_enforced_wherever_a_learner_process_starts(monkeypatch, tmp_path):
+    """Not only the CLI: a library caller that asks for the layers never runs learner code without them (on a
+    machine without bubblewrap the red-team suite once planted its sitecustomize.py in the system Python)."""
+    monkeypatch.setattr(isolation, "missing_layers", lambda: ("bubblewrap is not installed",))
+    with pytest.raises(MissingLayers, match="bubblewrap is not installed"):
+        wrap(["python", "-c", "pass"], tmp_path, Isolation(mode=IsolationMode.REQUIRED))
+    assert wrap(["python", "-c", "pass"], tmp_path, Isolation(mode=IsolationMode.AVAILABLE)) == ["python", "-c", "pass"]
 
 
 def test_test_databases_are_reached_only_through_the_bridge_which_counts_each_statement():

@@ -12,11 +12,12 @@ Two sides, as in ``grader.checks.clock``:
   which write them with the grader's own connection, ``hash_of``, and the verdict helpers
   ``service_answer`` and ``expect_flat``;
 - **the learner's process**: ``create_tables_probe`` is a probe (its source is sent there and run), and
-  ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``, ``code_names``,
+  ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``,
   ``close_session``, ``dispose_engines``, ``race_in_pairs`` and ``checkpoint`` are imported there by probes
   (``from grader.checks.bookshop import create_tables``), since a probe is compiled alone and shares
   nothing with the module it was written in. They return plain data or objects the probe turns into
-  plain data; no verdict is computed in the learner's process.
+  plain data; no verdict is computed in the learner's process. Rules about the code itself (who commits,
+  what a route builds) are read from the submitted source in the grader (``grader.checks.source``).
 
 This module imports nothing but the standard library when it loads (pwdlib and pydantic are imported by
 the functions that need them), so a probe that imports it costs the learner's process nothing.
@@ -272,18 +273,6 @@ def describe_alias(ns: dict[str, Any], alias_name: str, annotated_type: Any, fun
         "type_ok": bool(metadata) and typing.get_args(alias)[0] is annotated_type,
         "depends_on": dependency is not None and dependency is ns.get(function_name),
     }
-
-
-def code_names(code: Any) -> set[str]:
-    """Every global and attribute name a function's code object refers to, the code of its nested functions,
-    lambdas and comprehensions included: what it calls, raises or builds, without running it."""
-    import types
-
-    found = set(code.co_names)
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            found |= code_names(constant)
-    return found
 
 
 async def checkpoint(database_url: str) -> None:

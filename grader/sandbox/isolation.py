@@ -143,6 +143,9 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation, *, zygote: boo
     learner processes it forks switch to the slot's uid themselves, before any learner code runs, and
     so can neither signal nor trace it.
     """
+    # Enforced here, where every learner process starts, and not only by the CLI: a library caller (a test
+    # suite, a Dask worker) that asked for the layers never runs learner code without them.
+    check_isolation(isolation)
     if not sandboxed(isolation):
         return command
     root = os.geteuid() == 0

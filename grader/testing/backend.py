@@ -21,6 +21,10 @@ class Backend(Protocol):
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
+    def sources(self) -> list[str]:
+        """The code cells the learner's process ran, in order: what structural checks read."""
+        ...
+
 
 class KernelBackend:
     """Answers from the namespace of the running kernel, for ``check()`` in a notebook."""
@@ -34,6 +38,11 @@ class KernelBackend:
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         return await self.runtime.handle({"op": op, "args": args})
+
+    def sources(self) -> list[str]:
+        # IPython's input history, oldest first: a cell run again after an edit comes later and wins.
+        history = self.runtime.namespace.get("In", [])
+        return [source for source in history if isinstance(source, str)]
 
     def close(self) -> None:
         self._tmp.cleanup()

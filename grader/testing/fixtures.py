@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from grader.checks import CheckFailure
+from grader.checks.source import Program
 from grader.models import ErrorInfo
 from grader.testing.backend import Backend
 
@@ -64,6 +65,10 @@ class Learner:
     async def probe(self, probe: Callable[..., Any], **kwargs: Any) -> Observation:
         source, name = probe_source(probe)
         return await self._observe("probe", {"source": source, "name": name, "kwargs": kwargs})
+
+    def program(self) -> Program:
+        """The learner's cells read as source, in this process: for rules about who does what in the code."""
+        return Program.from_cells(self.backend.sources())
 
     async def defined(self, *names: str) -> dict[str, bool]:
         answer = await self._observe("defined", {"names": list(names)})

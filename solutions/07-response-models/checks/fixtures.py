@@ -63,7 +63,7 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
     from fastapi.security import OAuth2PasswordRequestForm
     from pydantic import BaseModel, ConfigDict, Field
 
-    from grader.checks.bookshop import auth_settings, bare_app, code_names, create_tables
+    from grader.checks.bookshop import auth_settings, bare_app, create_tables
     from grader.checks.clock import parse_time, shared_clock
 
     needed = ["Base", "make_engine", "make_sessionmaker", "Settings", "get_clock"]
@@ -127,9 +127,6 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
                     return {"status": None, "error": "\n".join(chain)}
                 return {"status": response.status_code, "error": None}
 
-        responses = {"Response", "JSONResponse", "ORJSONResponse", "UJSONResponse", "PlainTextResponse"}
-        responses |= {"HTMLResponse", "StreamingResponse", "RedirectResponse"}
-
         def kind(annotation):
             """ "model" for a pydantic model, or a list/union of them; "none"; else "untyped"."""
             if annotation is None:
@@ -156,7 +153,6 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
             if not isinstance(route, APIRoute):
                 continue
             endpoint = inspect.unwrap(route.endpoint)
-            code = getattr(endpoint, "__code__", None)
             model = route.response_model
             for method in sorted(route.methods):
                 routes.append(
@@ -165,7 +161,6 @@ async def build_app(ns, database_url, jwt_secret, clock_at, mode="app", action=N
                         "function": getattr(endpoint, "__name__", "?"),
                         "model": None if model is None else getattr(model, "__name__", None) or repr(model),
                         "kind": kind(model),
-                        "builds": sorted(code_names(code) & responses) if code is not None else [],
                     }
                 )
         return routes
@@ -359,6 +354,11 @@ def explain_500(label: str, text: str) -> tuple[str, str]:
     return f"{label} crashed (500): {first}", "Run the request in the notebook to see the whole traceback."
 
 
+# What a route builds when it makes its own response instead of returning data for its response model.
+RESPONSES = {"Response", "JSONResponse", "ORJSONResponse", "UJSONResponse", "PlainTextResponse"}
+RESPONSES |= {"HTMLResponse", "StreamingResponse", "RedirectResponse"}
+
+
 class Shop:
     """What a test needs around the app: rows, tokens, forbidden values and verdicts on answers."""
 
@@ -478,7 +478,20 @@ class Shop:
             f"The app could not be built to list its routes: {observed.describe_error()}.",
             "Run every cell above the check, in order: create_app needs `validation_error_handler` and `router`.",
         )
-        return observed.value
+        return [{**route, "builds": self._builds(route)} for route in observed.value]
+
+    def _builds(self, route: dict[str, Any]) -> list[str]:
+        """The Response classes a route's function refers to, read from the submitted source (the route found
+        by its method and path where the source declares it, else by the function's name)."""
+        program = self.learner.program()
+        declared = {
+            f"{method} {found.path}": found.function
+            for router in program.routers
+            for found in program.routes(router)
+            for method in found.methods
+        }
+        function = declared.get(route["route"], route["function"])
+        return sorted(program.names(function) & RESPONSES)
 
 
 def expect_declared(routes: list[dict[str, Any]]) -> None:
