@@ -414,3 +414,50 @@ def test_the_logs_keep_what_open_windows_need_and_no_more(bridge: DatabaseBridge
         assert len(bridge._statements) == 8  # the 20 before the window were dropped when it opened
 
     run(scenario())
+
+
+def test_racing_holds_each_first_write_until_both_racers_have_read(bridge: DatabaseBridge):
+    """Two requests that race both read before either writes, however they are scheduled: the second one
+    here starts well after the first, which without the barrier would have finished alone."""
+
+    async def scenario() -> list[int]:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO authors (id, name) VALUES (1, 'one copy')"))
+        sessions = async_sessionmaker(engine)
+
+        async def take(delay: float) -> int:
+            await asyncio.sleep(delay)
+            async with sessions() as session:
+                seen = (await session.execute(text("SELECT length(name) FROM authors WHERE id = 1"))).scalar_one()
+                await session.execute(text("UPDATE authors SET name = 'sold' WHERE id = 1"))
+                await session.commit()
+                return seen
+
+        try:
+            with bridge.racing():
+                return list(await asyncio.gather(take(0.0), take(0.3)))
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == [len("one copy"), len("one copy")]  # both read before either wrote
+
+
+def test_a_racer_alone_waits_once_then_writes(bridge: DatabaseBridge, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(dbserver, "RACE_WAIT_SECONDS", 0.2)
+
+    async def scenario() -> list[str]:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        try:
+            with bridge.racing():
+                async with engine.begin() as connection:
+                    await connection.execute(text("INSERT INTO authors (id, name) VALUES (1, 'a')"))
+                    await connection.execute(text("INSERT INTO authors (id, name) VALUES (2, 'b')"))
+            async with engine.connect() as connection:
+                return list((await connection.execute(text("SELECT name FROM authors ORDER BY id"))).scalars())
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == ["a", "b"]

@@ -9,11 +9,11 @@ Two sides, as in ``grader.checks.clock``:
 
 - **the grader's side**: the rows checks seed (``CATALOGUE_*`` for the N+1 chapters, ``SHOP_*``,
   ``CUSTOMERS``, ``PASSWORDS``, ``ORDERS``, ``LINES`` for the shop with customers), ``insert`` and ``fill``,
-  which write them with the grader's own connection, ``hash_of``, and the verdict helpers
-  ``service_answer`` and ``expect_flat``;
+  which write them with the grader's own connection, ``hash_of``, the verdict helpers
+  ``service_answer`` and ``expect_flat``, and ``race``, which runs a probe's two sides at once;
 - **the learner's process**: ``create_tables_probe`` is a probe (its source is sent there and run), and
   ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``,
-  ``close_session``, ``dispose_engines``, ``race_in_pairs`` and ``checkpoint`` are imported there by probes
+  ``close_session``, ``dispose_engines``, ``race_side`` and ``checkpoint`` are imported there by probes
   (``from grader.checks.bookshop import create_tables``), since a probe is compiled alone and shares
   nothing with the module it was written in. They return plain data or objects the probe turns into
   plain data; no verdict is computed in the learner's process. Rules about the code itself (who commits,
@@ -339,27 +339,28 @@ async def dispose_engines(*apps: Any) -> None:
             await engine.dispose()
 
 
-async def race_in_pairs(ns: dict[str, Any], database_url: str, items: list[Any], call: Any, done: str) -> list[Any]:
-    """For each item, ``call(sessions, 0, item)`` and ``call(sessions, 1, item)`` at the same moment, on an
-    engine the notebook's ``make_engine`` opens on ``database_url``: per item, the two outcomes, each the
-    class name of what the call raised, or ``done``. Each call opens its own session or unit of work from
-    ``sessions``, as two requests of a server would."""
-    import asyncio
-
+async def race_side(ns: dict[str, Any], database_url: str, call: Any, done: str) -> str:
+    """One side of a race, in the learner's process: ``call(sessions)`` on an engine the notebook's
+    ``make_engine`` opens on ``database_url``, with its own session or unit of work from ``sessions``, as one
+    request of a server would. The class name of what it raised, or ``done``. The grader runs the two sides
+    in two learner processes at once (``race``)."""
     for name in ("make_engine", "make_sessionmaker"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
     engine = ns["make_engine"](database_url)
-    sessions = ns["make_sessionmaker"](engine)
-
-    async def attempt(side: int, item: Any) -> str:
+    try:
         try:
-            await call(sessions, side, item)
+            await call(ns["make_sessionmaker"](engine))
         except Exception as exc:
             return type(exc).__name__
         return done
-
-    try:
-        return [await asyncio.gather(attempt(0, item), attempt(1, item)) for item in items]
     finally:
         await engine.dispose()
+
+
+async def race(learner: Any, probe: Any, **kwargs: Any) -> list[str]:
+    """Grader side: ``probe`` (which ends in ``race_side``) run as ``side=0`` and ``side=1`` at the same
+    moment, in two learner processes on the same database, neither writing before both can
+    (``Learner.race``): each side's outcome, or the error that kept it from running."""
+    observed = await learner.race(probe, kwargs | {"side": 0}, kwargs | {"side": 1})
+    return [found.value if found.ok else found.describe_error() for found in observed]

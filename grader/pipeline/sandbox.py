@@ -8,8 +8,10 @@ The same replay brings the process back if a test's request kills it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,9 @@ class SandboxSession:
         self.skipped: set[int] = set()
         self.restarts = 0
         self.process: LearnerProcess | None = None
+        # A second process on the same databases, started for race checks only: two workers of a deployment.
+        self.twin: LearnerProcess | None = None
+        self.twin_starts = 0
         # Restarts during tests start the process from this thread, which lives as long as the session:
         # bwrap's --die-with-parent follows the *thread* that started it, and a thread of a test's event
         # loop ends with that test, which killed every restarted process one test later.
@@ -82,14 +87,17 @@ class SandboxSession:
             if self.restarts > MAX_RESTARTS:
                 return
 
-    def _run_cells(self, process: LearnerProcess) -> int | None:
-        """Run the cells not skipped; the index of a cell that killed the process, if any."""
+    def _run_cells(self, process: LearnerProcess, record: bool = True) -> int | None:
+        """Run the cells not skipped; the index of a cell that killed the process, if any. Only the first
+        process's runs are the submission's record; a twin replays the same cells silently."""
         for cell in self.cells:
             if cell.index in self.skipped:
                 continue
             try:
                 answer = process.request("run_cell", {"source": cell.source}, timeout=self._timeout(cell))
             except LearnerDied as exc:
+                if not record:
+                    return cell.index
                 self.runs[cell.index] = CellRun(
                     index=cell.index,
                     grade_id=cell.grade_id,
@@ -99,6 +107,8 @@ class SandboxSession:
                 )
                 self._mark_unrun(after=cell.index)
                 return cell.index
+            if not record:
+                continue
             error = answer.get("error")
             self.runs[cell.index] = CellRun(
                 index=cell.index,
@@ -132,6 +142,27 @@ class SandboxSession:
         assert self.process is not None
         return await self.process.arequest(op, args)
 
+    async def twin_running(self) -> None:
+        """Start the twin process (its cells replayed) on first use, and again if a request killed it."""
+        if self.twin is None or not self.twin.alive:
+            await asyncio.wrap_future(self._starter.submit(self._start_twin))
+
+    async def twin_request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A test's request, to the twin process."""
+        await self.twin_running()
+        assert self.twin is not None
+        return await self.twin.arequest(op, args)
+
+    def _start_twin(self) -> None:
+        if self.twin is not None and self.twin.alive:
+            return
+        if self.twin_starts > MAX_RESTARTS:
+            raise LearnerDied("the second learner process was restarted too often and is not started again")
+        self.twin_starts += 1
+        self.twin = LearnerProcess(self.scratch, self.limits, self.isolation, self.zygote, home="twin")
+        self.twin.start()
+        self._run_cells(self.twin, record=False)
+
     def _restart(self) -> None:
         """On the starter thread, one at a time: requests that found the process dead start it once."""
         if self.process is not None and self.process.alive:
@@ -145,8 +176,9 @@ class SandboxSession:
         return self.process.output.text() if self.process else ""
 
     def close(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        for process in (self.twin, self.process):
+            if process is not None:
+                process.stop()
         self._starter.shutdown(wait=False)
         self.bridge.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -163,9 +195,20 @@ class SandboxBackend:
 
     db_driver = DRIVER
 
-    def __init__(self, session: SandboxSession) -> None:
+    def __init__(self, session: SandboxSession, twin: bool = False) -> None:
         self.session = session
         self.db_dir = session.db_dir
+        self.is_twin = twin
+
+    def twin(self) -> SandboxBackend:
+        """The same submission's second process, on the same databases (the bridge)."""
+        return SandboxBackend(self.session, twin=True)
+
+    @contextlib.contextmanager
+    def racing(self) -> Iterator[None]:
+        """Requests sent meanwhile race: each one's first write waits for the other's, at the bridge."""
+        with self.session.bridge.racing():
+            yield
 
     def sources(self) -> list[str]:
         # The submitted cells, read in the grading process: a cell skipped for looping forever did not run.
@@ -173,10 +216,12 @@ class SandboxBackend:
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         bridge = self.session.bridge
-        await self.session.running()  # what replayed cells send is not this request's
+        # What replayed cells send is not this request's.
+        await (self.session.twin_running() if self.is_twin else self.session.running())
         mark = bridge.mark()
         try:
-            answer = await self.session.request(op, args)
+            send = self.session.twin_request if self.is_twin else self.session.request
+            answer = await send(op, args)
             answer["statements"] = bridge.since(mark)
             answer["open_transactions"] = bridge.open_transactions_since(mark)
         finally:

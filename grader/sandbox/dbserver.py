@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -49,6 +51,10 @@ KEPT_CHARACTERS = 2_000  # of each statement kept
 POLL_SECONDS = 0.02
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes, the last one a NUL
 STATEMENT_SECONDS = 10.0
+# How long a racer's first write waits at a write barrier for the other's: two requests that overlap reach
+# theirs within milliseconds; one that never writes (it failed before) costs the other this, once.
+RACE_WAIT_SECONDS = 1.0
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 MAX_BUSY_SECONDS = 10.0
 DATABASE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,120}\.sqlite")
 # What sqlite3 accepts as isolation_level: "", pysqlite's default that SQLAlchemy restores after AUTOCOMMIT,
@@ -134,6 +140,35 @@ def adopt_private_root(root: Path) -> None:
 def counted(statement: str) -> bool:
     """Whether a statement counts toward a request's queries: a connection's set-up pragmas do not."""
     return not statement.lstrip().upper().startswith("PRAGMA")
+
+
+def writes(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(WRITES)
+
+
+class WriteBarrier:
+    """Holds the first write of each connection until ``parties`` connections are at theirs, or the wait is
+    over: two racing requests then both read before either writes, as two server workers can, however
+    the operating system schedules their processes. A race a check sets up is a race that happens."""
+
+    def __init__(self, parties: int, seconds: float | None = None) -> None:
+        self.parties = parties
+        self.deadline = time.monotonic() + (RACE_WAIT_SECONDS if seconds is None else seconds)
+        self._arrived: set[int] = set()
+        self._open = False
+        self._condition = threading.Condition()
+
+    def arrive(self, link: int) -> None:
+        with self._condition:
+            if self._open or link in self._arrived:
+                return
+            self._arrived.add(link)
+            if len(self._arrived) >= self.parties:
+                self._open = True
+                self._condition.notify_all()
+                return
+            self._condition.wait_for(lambda: self._open, timeout=max(0.0, self.deadline - time.monotonic()))
+            self._open = True  # whoever waited out the deadline opens it for all: a barrier holds once
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _source: str | None) -> int:
@@ -286,6 +321,7 @@ class DatabaseBridge:
         self._offset = Mark(0, 0)  # what the logs' first entries are numbered: earlier ones were dropped
         self._windows = 0
         self._window_start = 0
+        self._barrier: WriteBarrier | None = None
         self._links: dict[int, Link] = {}
         self._numbers = 0
         self._server = _Server(str(socket_path), _Handler)
@@ -343,6 +379,28 @@ class DatabaseBridge:
             if len(self._checkpoints) < MAX_KEPT:  # a flood of checkpoints only hides the learner's own
                 self._checkpoints.append((str(path), held))
         return {}
+
+    @contextlib.contextmanager
+    def racing(self, parties: int = 2) -> Iterator[None]:
+        """While open, the first write of each connection waits for ``parties`` of them (``WriteBarrier``)."""
+        barrier = WriteBarrier(parties)
+        self._barrier = barrier
+        try:
+            yield
+        finally:
+            if self._barrier is barrier:
+                self._barrier = None
+
+    def _wait_for_racers(self, link: Link, sql: str) -> None:
+        barrier = self._barrier
+        if barrier is None or not writes(sql):
+            return
+        # The slot of ``busy`` is given back while waiting: the other racer needs one to reach its write.
+        self.busy.release()
+        try:
+            barrier.arrive(link.number)
+        finally:
+            self.busy.acquire()
 
     # -- serving ------------------------------------------------------------------------------------
     def new_link(self) -> Link | None:
@@ -404,6 +462,7 @@ class DatabaseBridge:
 
     def _execute(self, link: Link, sql: str, raw: Any, *, many: bool) -> bytes:
         assert link.connection is not None
+        self._wait_for_racers(link, sql)
         if counted(sql):
             with self._lock:
                 kept = self._offset.statements + len(self._statements) - self._window_start < MAX_KEPT

@@ -140,10 +140,15 @@ class LearnerProcess:
     """One learner process: ``grader.sandbox.worker`` under resource limits, started cold or forked warm."""
 
     def __init__(
-        self, scratch: Path, limits: Limits, isolation: Isolation | None = None, zygote: Zygote | None = None
+        self,
+        scratch: Path,
+        limits: Limits,
+        isolation: Isolation | None = None,
+        zygote: Zygote | None = None,
+        home: str = "home",
     ) -> None:
         self.scratch = scratch
-        self.home = scratch / "home"
+        self.home = scratch / home  # a second process of the same submission (a race's twin) has its own
         self.limits = limits
         self.isolation = isolation or Isolation()
         self.output = BoundedOutput(limits.output_bytes)

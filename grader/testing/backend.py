@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +27,14 @@ class Backend(Protocol):
         """The code cells the learner's process ran, in order: what structural checks read."""
         ...
 
+    def twin(self) -> Backend:
+        """A second learner process with the same cells on the same databases, for race checks."""
+        ...
+
+    def racing(self) -> AbstractContextManager[None]:
+        """While open, requests to this backend and its twin race: neither writes before both can."""
+        ...
+
 
 class KernelBackend:
     """Answers from the namespace of the running kernel, for ``check()`` in a notebook."""
@@ -38,6 +48,14 @@ class KernelBackend:
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         return await self.runtime.handle({"op": op, "args": args})
+
+    def twin(self) -> KernelBackend:
+        # One kernel only: a self-check races two calls inside it, which a lock in the notebook serialises;
+        # grading races two processes.
+        return self
+
+    def racing(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def sources(self) -> list[str]:
         # IPython's input history, oldest first: a cell run again after an edit comes later and wins.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import glob
 import inspect
 import sqlite3
 import textwrap
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,20 @@ class Learner:
     async def probe(self, probe: Callable[..., Any], **kwargs: Any) -> Observation:
         source, name = probe_source(probe)
         return await self._observe("probe", {"source": source, "name": name, "kwargs": kwargs})
+
+    def racing(self) -> AbstractContextManager[None]:
+        """``with learner.racing(): await asyncio.gather(client.post(...), twin_client.post(...))``: during
+        grading the two requests run in two learner processes, and neither writes before both can."""
+        return self.backend.racing()
+
+    async def race(self, probe: Callable[..., Any], *sides: dict[str, Any]) -> list[Observation]:
+        """The probe run twice at the same moment, with each side's arguments: in this process and in the
+        twin during grading (as two workers of a deployment would), in the kernel twice for a self-check."""
+        first, second = sides
+        with self.racing():
+            return list(
+                await asyncio.gather(self.probe(probe, **first), Learner(self.backend.twin()).probe(probe, **second))
+            )
 
     def program(self) -> Program:
         """The learner's cells read as source, in this process: for rules about who does what in the code."""

@@ -6,6 +6,7 @@ so the same test file runs against the live kernel (``check()``) or a sandboxed 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -204,16 +205,34 @@ class GraderPlugin:
     async def client(
         self, app_probe: Any, app_kwargs: dict[str, Any], sql: StatementLog
     ) -> AsyncIterator[httpx.AsyncClient]:
-        source, name = probe_source(app_probe)
-        answer = await self.backend.request("app_start", {"source": source, "name": name, "kwargs": app_kwargs})
-        if answer.get("error"):
-            error = answer["error"]
-            raise CheckFailure(
-                f"Your app could not be built: {error['type']}: {error['message']}",
-                "Run the notebook top to bottom and make sure the cell that defines the app runs without error.",
-            )
-        handle = answer["value"]
-        transport = LearnerTransport(self.backend, handle, sql)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with _client(self.backend, app_probe, app_kwargs, sql) as http:
             yield http
-        await self.backend.request("app_stop", {"handle": handle})
+
+    @pytest.fixture
+    async def twin_client(
+        self, client: httpx.AsyncClient, app_probe: Any, app_kwargs: dict[str, Any], sql: StatementLog
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """The same app in the twin learner process, on the same database: ``client``'s rival in a race
+        (``learner.racing()``). Built after ``client``, whose app creates the tables."""
+        async with _client(self.backend.twin(), app_probe, app_kwargs, sql) as http:
+            yield http
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    backend: Backend, app_probe: Any, app_kwargs: dict[str, Any], sql: StatementLog
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client to the app ``app_probe`` builds in ``backend``'s learner process."""
+    source, name = probe_source(app_probe)
+    answer = await backend.request("app_start", {"source": source, "name": name, "kwargs": app_kwargs})
+    if answer.get("error"):
+        error = answer["error"]
+        raise CheckFailure(
+            f"Your app could not be built: {error['type']}: {error['message']}",
+            "Run the notebook top to bottom and make sure the cell that defines the app runs without error.",
+        )
+    handle = answer["value"]
+    transport = LearnerTransport(backend, handle, sql)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await backend.request("app_stop", {"handle": handle})

@@ -1,6 +1,6 @@
 import pytest
 
-from grader.checks import expect
+from grader.checks import bookshop, expect
 
 pytestmark = pytest.mark.exercise("ex1")
 
@@ -27,27 +27,20 @@ async def write_then_roll_back(ns, database_url):
         await engine.dispose()
 
 
-async def take_last_copies_at_once(ns, database_url, book_ids):
-    """For each book, two sessions call take_stock(book, 1) at the same time and commit."""
-    import asyncio
-
+async def take_last_copy(ns, database_url, book_id, side):
+    """Probe: one side of a race, a session that calls take_stock(book, 1) and commits."""
     for name in ("BookRepository", "make_engine", "make_sessionmaker"):
         if name not in ns:
             raise NameError(f"name {name!r} is not defined")
     engine = ns["make_engine"](database_url)
-    sessions = ns["make_sessionmaker"](engine)
-
-    async def take(book_id):
-        async with sessions() as session:
+    try:
+        async with ns["make_sessionmaker"](engine)() as session:
             try:
                 taken = await ns["BookRepository"](session).take_stock(book_id, 1)
                 await session.commit()
             except Exception as exc:
                 return f"{type(exc).__name__}: {exc}"[:200]
             return repr(taken)
-
-    try:
-        return [await asyncio.gather(take(book_id), take(book_id)) for book_id in book_ids]
     finally:
         await engine.dispose()
 
@@ -79,10 +72,9 @@ async def test_take_stock_is_atomic(learner, tables, seeder):
     """take_stock run twice at once for the last copy gives it to exactly one caller"""
     books = [(n, f"Last copy {n}", 100, 1, 1) for n in range(1, 5)]
     seeder(tables, authors=[(1, "Ted Chiang")], books=books)
-    observed = await learner.probe(take_last_copies_at_once, database_url=tables.url, book_ids=[1, 2, 3, 4])
-    expect(observed.ok, f"Two concurrent take_stock calls raised {observed.describe_error()}.")
+    outcomes = [await bookshop.race(learner, take_last_copy, database_url=tables.url, book_id=n) for n in range(1, 5)]
     stock = {row["id"]: row["stock"] for row in tables.rows("SELECT id, stock FROM books")}
-    for book_id, results in zip([1, 2, 3, 4], observed.value, strict=True):
+    for book_id, results in zip([1, 2, 3, 4], outcomes, strict=True):
         errors = [result for result in results if result not in ("True", "False")]
         expect(not errors, f"Two concurrent `take_stock({book_id}, 1)` calls gave {results}.")
         expect(
