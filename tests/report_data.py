@@ -66,8 +66,14 @@ def a_class(seed: int = 7) -> list[SubmissionResult]:
     for chapter in ("00-orientation", "01-persistence"):
         for n in range(12):
             passing = {name for i, name in enumerate(names) if rng.random() < 0.9 - 0.15 * i}
-            info = late(5, 2.0) if n == 3 else None
+            info = {3: late(5, 2.0), 5: late(40 / 3600, 1.0)}.get(n)  # five hours, and forty seconds
             error = ErrorInfo(type="NameError", message="name 'app' is not defined") if n % 4 == 0 else None
-            results.append(graded(f"student{n:02d}", passing, chapter, info, error))
+            result = graded(f"student{n:02d}", passing, chapter, info, error)
+            if n == 6:  # edited a test cell and deleted another: both were put back
+                extra = result.extra_data.model_copy(
+                    update={"tampered_cells": ["ex1-check"], "restored_cells": ["ex2-check"]}
+                )
+                result = result.model_copy(update={"extra_data": extra})
+            results.append(result)
         results.append(failed("broken", "broken.ipynb: not a notebook, the file is not valid JSON", chapter))
     return results

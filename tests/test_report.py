@@ -22,6 +22,7 @@ from support import ROOT, VENV_BIN, run, tail
 
 from grader.pipeline.write import write_csv, write_result
 from grader.report.class_report import build_report, report_html
+from grader.report.feedback import feedback_path, write_feedback
 from grader.report.plots import OK
 
 CHROMIUM_FLAGS = [
@@ -69,6 +70,8 @@ def grade_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     results = a_class()
     for result in results:
         write_result(out, result)
+        if result.extra_data.student_id != "student07":  # a row whose feedback page was not written
+            write_feedback(feedback_path(out, result), result)
     write_csv(out, results)
     return out
 
@@ -85,8 +88,10 @@ def test_report_is_one_self_contained_page(report_page: Path):
     assert page.count("<svg") == 6  # per chapter: score distribution, points per exercise, pass rate per check
     for forbidden in ("<script", "<link", "<img", "<iframe", "@import"):
         assert forbidden not in page, forbidden
-    fetched = re.findall(r"""(?:src|href)=["'](?!#)([^"']+)|url\((?!#)([^)]*)\)""", page)
+    fetched = re.findall(r"""(?:src|<(?!a\b)[^>]*href)=["'](?!#)([^"']+)|url\((?!#)([^)]*)\)""", page)
     assert fetched == [], fetched  # only in-page references; SVG namespaces are not fetched
+    links = re.findall(r"""<a href=["'](?!#)([^"']+)""", page)  # links to feedback pages are followed, not fetched
+    assert links and all(re.fullmatch(r"feedback/[0-9a-z-]+/[0-9a-z_]+\.html", link) for link in links), links
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), "duplicate ids: a plot's clip path could clip another plot"
     unreferenced = [name for name in ids if f"url(#{name})" not in page and f'href="#{name}"' not in page]
@@ -106,6 +111,28 @@ def test_report_content(report_page: Path, grade_dir: Path):
     assert "Could not be graded" in text and "not counted as zeros" in text
     assert "ex3-solution" in text and "NameError" in text  # the cells that raised
     assert "Late work" in text and "student03" in text
+
+
+def test_report_roster(report_page: Path, grade_dir: Path):
+    """Every submission has its row: score, real lateness, the cells that raised and were put back, a link to its
+    feedback; each check lists who failed it, each raising cell whose it was."""
+    page = report_page.read_text(encoding="utf-8")
+    roster = html.unescape(page.split('<h2 id="students">', 1)[1])
+    rows = re.findall(r'<tr><td class="nowrap">(student\d\d|broken)</td><td class="nowrap">([0-9a-z-]+)</td>', roster)
+    assert len(rows) == len(a_class()) == 26
+    assert "5 h" in roster and "40 s" in roster and "0.0" not in roster  # lateness as it was, not "0.0 hours"
+    assert "edited</span> ex1-check" in roster and "deleted</span> ex2-check" in roster
+    assert "not graded: broken.ipynb: not a notebook" in roster
+    assert 'href="feedback/00-orientation/student00.html"' in page
+    assert (grade_dir / "feedback" / "00-orientation" / "student00.html").is_file()
+    assert "feedback/00-orientation/student07.html" not in page  # no link to a page that is not there
+    report = build_report(a_class(), str(grade_dir), plots=False)
+    hardest = report.chapters[0].checks[0]
+    assert hardest.failed_by and len(hardest.failed_by) == hardest.graded - hardest.passed
+    assert ", ".join(hardest.failed_by) in html.unescape(page)
+    (raised,) = [row for row in report.cell_errors if row.assignment == "00-orientation"]
+    assert raised.exercise == "ex3" and raised.students == ["student00", "student04", "student08"]
+    assert "student00, student04, student08" in html.unescape(page)
 
 
 def test_report_renders_its_plots_in_headless_chromium(report_page: Path, grade_dir: Path, tmp_path: Path):

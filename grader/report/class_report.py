@@ -2,8 +2,9 @@
 
 Per chapter: the distribution of scores (after late penalties) of the submissions that were graded, and the pass
 rate of every check, hardest first, with the failure message most learners got. Then the submissions that could
-not be graded and why (kept apart: a failed submission is not a zero), the cells that raised most often, and
-late work. Plots are SVG drawn here, so the page needs no network to view.
+not be graded and why (kept apart: a failed submission is not a zero), the cells that raised most often and
+whose, late work, and the roster: every submission with its score, lateness, cells that raised, cells put
+back, and a link to its feedback page. Plots are SVG drawn here, so the page needs no network to view.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from grader.models import LateInfo, Status, SubmissionResult, Visibility
 from grader.pipeline.write import atomic_write, read_results
+from grader.report.feedback import feedback_path
 from grader.report.plots import exercise_bars, pass_rate_bars, score_histogram
 from grader.report.templates import render
 from grader.report.views import split_output
@@ -32,6 +34,7 @@ class CheckStats(BaseModel):
     graded: int
     common_failure: str = ""
     common_failure_count: int = 0
+    failed_by: list[str] = Field(default_factory=list)  # the students whose submission failed it
 
     @property
     def rate(self) -> float:
@@ -64,8 +67,10 @@ class ErrorRow(BaseModel):
 class CellErrorRow(BaseModel):
     assignment: str
     cell: str
+    exercise: str
     error: str
     count: int
+    students: list[str]
 
 
 class LateRow(BaseModel):
@@ -74,6 +79,23 @@ class LateRow(BaseModel):
     late: LateInfo
     score: float
     final_score: float
+
+
+class StudentRow(BaseModel):
+    """One submission, as the roster shows it: what the instructor follows up on, and where its feedback is."""
+
+    student_id: str
+    assignment: str
+    status: Status
+    score: float
+    max_score: float
+    final_score: float
+    message: str = ""
+    late: LateInfo | None = None
+    cells_raised: list[str] = Field(default_factory=list)  # grade ids of the learner cells that raised
+    restored_cells: list[str] = Field(default_factory=list)
+    tampered_cells: list[str] = Field(default_factory=list)
+    feedback: str | None = None  # the feedback page, relative to the report
 
 
 class ClassReport(BaseModel):
@@ -85,6 +107,7 @@ class ClassReport(BaseModel):
     errors: list[ErrorRow]
     cell_errors: list[CellErrorRow]
     late: list[LateRow]
+    students_rows: list[StudentRow] = Field(default_factory=list)
 
 
 def check_stats(graded: list[SubmissionResult]) -> list[CheckStats]:
@@ -101,10 +124,12 @@ def check_stats(graded: list[SubmissionResult]) -> list[CheckStats]:
             if test.status == "passed":
                 entry.passed += 1
             else:
+                entry.failed_by.append(result.extra_data.student_id)
                 message = split_output(test)[0].splitlines()[:1]
                 failures.setdefault(key, Counter())[message[0] if message else "(no message)"] += 1
     for key, counter in failures.items():
         stats[key].common_failure, stats[key].common_failure_count = counter.most_common(1)[0]
+        stats[key].failed_by.sort()
     return sorted(stats.values(), key=lambda c: (c.rate, c.exercise, c.name))
 
 
@@ -147,16 +172,60 @@ def chapter_stats(assignment: str, results: list[SubmissionResult], plots: bool 
 
 
 def cell_error_rows(results: list[SubmissionResult]) -> list[CellErrorRow]:
-    """Which learner cells raised what, most frequent first: where the class got stuck."""
-    counts: Counter[tuple[str, str, str]] = Counter()
+    """Which learner cells raised what, and whose, most frequent first: where the class got stuck."""
+    students: dict[tuple[str, str, str], list[str]] = {}
     for result in results:
         for run in result.extra_data.cells:
             if run.error is not None:
-                counts[(result.extra_data.assignment, run.grade_id or f"#{run.index}", run.error.type)] += 1
-    return [CellErrorRow(assignment=a, cell=c, error=e, count=n) for (a, c, e), n in counts.most_common()]
+                key = (result.extra_data.assignment, run.grade_id or f"#{run.index}", run.error.type)
+                students.setdefault(key, []).append(result.extra_data.student_id)
+    rows = [
+        CellErrorRow(
+            assignment=a,
+            cell=c,
+            exercise=c.split("-", 1)[0] if c.startswith("ex") else "",
+            error=e,
+            count=len(who),
+            students=sorted(who),
+        )
+        for (a, c, e), who in students.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.count, row.assignment, row.cell))
 
 
-def build_report(results: list[SubmissionResult], source: str, plots: bool = True) -> ClassReport:
+def student_rows(results: list[SubmissionResult], links: Path | None) -> list[StudentRow]:
+    """The roster, by student then chapter; ``links``: where the report is written, for feedback links."""
+    rows = []
+    for result in results:
+        extra = result.extra_data
+        feedback = None
+        if links is not None:
+            page = feedback_path(links, result)
+            feedback = page.relative_to(links).as_posix() if page.is_file() else None
+        rows.append(
+            StudentRow(
+                student_id=extra.student_id,
+                assignment=extra.assignment,
+                status=extra.status,
+                score=result.score,
+                max_score=result.max_score,
+                final_score=result.final_score,
+                message=extra.message if extra.status is Status.ERROR else "",
+                late=extra.late if extra.late is not None and extra.late.seconds_late > 0 else None,
+                cells_raised=[run.grade_id or f"#{run.index}" for run in extra.cells if run.error is not None],
+                restored_cells=extra.restored_cells,
+                tampered_cells=extra.tampered_cells,
+                feedback=feedback,
+            )
+        )
+    return sorted(rows, key=lambda row: (row.student_id, row.assignment))
+
+
+def build_report(
+    results: list[SubmissionResult], source: str, plots: bool = True, links: Path | None = None
+) -> ClassReport:
+    """The class report's data; ``links`` is the grade folder when the page is written into it, so that each
+    student's row links to their feedback page there."""
     by_chapter: dict[str, list[SubmissionResult]] = {}
     for result in results:
         by_chapter.setdefault(result.extra_data.assignment, []).append(result)
@@ -190,6 +259,7 @@ def build_report(results: list[SubmissionResult], source: str, plots: bool = Tru
         errors=sorted(errors, key=lambda e: (e.assignment, e.student_id)),
         cell_errors=cell_error_rows(results),
         late=sorted(late, key=lambda row: (row.assignment, row.student_id)),
+        students_rows=student_rows(results, links),
     )
 
 
@@ -201,5 +271,6 @@ def write_report(grade_dir: Path, output: Path | None = None) -> Path:
     """Read ``grade_dir/results`` and write the page (default ``grade_dir/report.html``)."""
     results = read_results(grade_dir)
     path = output or grade_dir / REPORT_FILE
-    atomic_write(path, report_html(build_report(results, str(grade_dir))))
+    links = grade_dir if path.parent.resolve() == grade_dir.resolve() else None
+    atomic_write(path, report_html(build_report(results, str(grade_dir), links=links)))
     return path
