@@ -1,6 +1,7 @@
 """A semester's assignment end to end, through nbgrader's file exchange in a temporary directory.
 
-The instructor generates and releases 00-orientation; alice and bob fetch it into their own homes; alice
+The instructor's commands are the README's ("A semester, step by step"), run as written in a copy of this
+repository. The instructor generates and releases 00-orientation; alice and bob fetch it into their own homes; alice
 solves it and submits before the due date, bob solves half and submits after it (the course's late policy is
 nbgrader's `penalty_method = "zero"`); the instructor collects, runs `grader grade` on the course root, exports
 with `nbgrader export` and releases the feedback, which bob fetches. Stock `nbgrader autograde` runs on a copy of
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime
 import html as html_module
+import shlex
 import shutil
 import subprocess
 import time
@@ -28,7 +30,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
-from support import ROOT, VENV_BIN, copy_course, tail, tool_env
+from support import ROOT, VENV_BIN, tail, tool_env
 
 from grader.pipeline.nbgrader_course import load_config
 
@@ -93,8 +95,55 @@ class Classroom:
         return completed
 
 
+def semester_steps() -> list[list[str]]:
+    """The instructor's commands of the README's "A semester, step by step", as written there (``uv run``
+    runs them in the project's environment; here they run from that environment, ``.venv/bin``). A ``#``
+    line between them stands for what learners do, and is ``LEARNERS``."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### A semester, step by step", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    steps = []
+    for line in block.splitlines():
+        if line.startswith("# learners"):
+            steps.append(LEARNERS)
+            continue
+        command = shlex.split(line, comments=True)
+        assert command[:2] == ["uv", "run"], f"a semester step that is not `uv run ...`: {line}"
+        steps.append([str(VENV_BIN / command[2]), *command[3:]])
+    return steps
+
+
+LEARNERS = ["learners"]
+
+
+def copy_repository(target: Path) -> None:
+    """This checkout as a fresh clone of it holds it (tracked files, with this working tree's changes), under
+    git, so that what the semester leaves behind can be checked against its .gitignore."""
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def commit_all(course: Path) -> None:
+    """The course as its instructor's repository holds it before the semester starts."""
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", *command], cwd=course, capture_output=True, check=True)
+
+
 def _configure(root: Path, course: Path, exchange: Path) -> dict[str, Actor]:
-    copy_course(course)
+    copy_repository(course)
     with (course / "nbgrader_config.py").open("a", encoding="utf-8") as config:
         config.write(
             f"\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
@@ -103,6 +152,7 @@ def _configure(root: Path, course: Path, exchange: Path) -> dict[str, Actor]:
             "# everyone is root in this test; a real hub has one uid per student\n"
             "c.CollectApp.check_owner = False\n"
         )
+    commit_all(course)
     actors = {"instructor": Actor("instructor", root / "home/instructor", course)}
     for student in SOLVES:
         home = root / "home" / student
@@ -163,11 +213,14 @@ def _autograde(course: Path, instructor: Actor) -> tuple[subprocess.CompletedPro
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory: pytest.TempPathFactory) -> Classroom:
     root = tmp_path_factory.mktemp("classroom")
-    room = Classroom(root=root, course=root / "course", exchange=root / "exchange", out=root / "grades")
+    room = Classroom(root=root, course=root / "course", exchange=root / "exchange", out=root / "course" / "grades")
     actors = _configure(root, room.course, room.exchange)
     instructor, nbgrader = actors["instructor"], VENV_BIN / "nbgrader"
-    room.step("generate_assignment", instructor, nbgrader, "generate_assignment", CHAPTER)
-    room.step("release_assignment", instructor, nbgrader, "release_assignment", CHAPTER)
+    steps = semester_steps()
+    before, after = steps[: steps.index(LEARNERS)], steps[steps.index(LEARNERS) + 1 :]
+    for command in before:  # generate_assignment, the due date, release_assignment
+        room.step(Path(command[0]).name + " " + command[1], instructor, *command)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         fetched = pool.map(lambda s: (s, actors[s].run(nbgrader, "fetch_assignment", CHAPTER)), SOLVES)
         for student, completed in fetched:
@@ -176,25 +229,26 @@ def classroom(tmp_path_factory: pytest.TempPathFactory) -> Classroom:
         _answer(actors[student].home / CHAPTER / f"{CHAPTER}.ipynb", exercises)
 
     room.step("submit alice", actors["alice"], nbgrader, "submit", CHAPTER, "--student=alice")
-    # The due date falls between the two submissions (the instructor's `nbgrader db assignment add --duedate`).
+    # The due date moves between the two submissions (the README's date is long past): alice is on time, bob late.
     alice_at = parse_utc(next(room.exchange.glob(f"{COURSE_ID}/inbound/alice+*/timestamp.txt")).read_text())
     due = alice_at + datetime.timedelta(seconds=1)
     with Gradebook(f"sqlite:///{room.course / 'gradebook.db'}", COURSE_ID) as gradebook:
         gradebook.update_or_create_assignment(CHAPTER, duedate=due)
     time.sleep(max(0.0, (due - datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).total_seconds()))
     room.step("submit bob", actors["bob"], nbgrader, "submit", CHAPTER, "--student=bob")
-    room.step("collect", instructor, nbgrader, "collect", CHAPTER)
 
+    collect, grade, *rest = after  # collect, grader grade, release_feedback, grader report
+    room.step("collect", instructor, *collect)
     stock_course = root / "course-autograde"
     shutil.copytree(room.course, stock_course)
     with ThreadPoolExecutor(max_workers=1) as pool:
         stock = pool.submit(_autograde, stock_course, instructor)
-        grader = [VENV_BIN / "grader", "grade", room.course, "--out", room.out, "--course", room.course]
-        room.step("grader grade", instructor, *grader, "--jobs", "2")
+        room.step("grader grade", instructor, *grade, "--jobs", "2")
         room.ours = _gradebook(room.course)
         room.formgrader = _formgrader_view(room.course, instructor)
         room.step("export", instructor, nbgrader, "export", "--to", root / "export.csv")
-        room.step("release_feedback", instructor, nbgrader, "release_feedback", CHAPTER)
+        for command in rest:
+            room.step(Path(command[0]).name + " " + command[1], instructor, *command)
         room.step("fetch_feedback bob", actors["bob"], nbgrader, "fetch_feedback", CHAPTER)
         autograde, room.timings["nbgrader autograde"] = stock.result()
     room.steps["autograde"] = autograde
@@ -275,6 +329,31 @@ def hidden_code_lines() -> set[str]:
                 lines.add(stripped)
     assert lines, "no hidden test code found to look for"
     return lines
+
+
+def test_the_semester_steps_are_the_readmes_and_leave_no_student_work_to_commit(classroom: Classroom):
+    """The README's commands ran as written, in a copy of the repository: generate_assignment made the
+    gradebook entry (not "Skipping existing assignment"), the report was written, and git sees none of the
+    students' work (submitted/, autograded/, feedback/, the grades, the gradebook) as something to commit."""
+    names = [" ".join(Path(part).name for part in command[:2]) for command in semester_steps() if command != LEARNERS]
+    assert names == [
+        "nbgrader generate_assignment",
+        "nbgrader db",
+        "nbgrader release_assignment",
+        "nbgrader collect",
+        "grader grade",
+        "nbgrader release_feedback",
+        "grader report",
+    ]
+    generated = classroom.steps["nbgrader generate_assignment"]
+    assert "Skipping existing assignment" not in generated.stdout + generated.stderr
+    assert (classroom.out / "report.html").is_file()
+    for kept in ("submitted", "autograded", "feedback", "grades", "gradebook.db"):
+        assert (classroom.course / kept).exists(), kept
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=classroom.course, capture_output=True, text=True
+    )
+    assert status.returncode == 0 and status.stdout == "", status.stdout[:2000]
 
 
 def test_every_run_is_logged(classroom: Classroom):
