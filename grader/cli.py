@@ -325,8 +325,8 @@ def progress(
     isolation: IsolationOption = IsolationMode.AVAILABLE,
 ) -> None:
     """Show every chapter's visible checks passed and points so far."""
+    from grader.progress import next_steps, progress_table
     from grader.progress import progress as learner_progress
-    from grader.progress import progress_table
 
     course_ = _course(course, notebooks)
     sandbox = _isolation(isolation, [notebooks])
@@ -346,7 +346,10 @@ def progress(
     if not rows:
         console.print(f"[yellow]no notebooks found in {notebooks}[/yellow]")
         raise typer.Exit(2)
-    Console().print(progress_table(rows))
+    out = Console()
+    out.print(progress_table(rows, notebooks))
+    for step in next_steps(rows):
+        out.print(step)
 
 
 def main() -> None:

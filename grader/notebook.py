@@ -15,9 +15,10 @@ from rich.console import Console
 from grader.checks import CheckFailure
 from grader.course import HIDDEN_TESTS, Chapter, Course
 from grader.errors import CourseError
-from grader.models import TestOutcome
+from grader.models import TestOutcome, TestResult
 from grader.pipeline.run_tests import run_tests
 from grader.pipeline.score import to_test_result
+from grader.report.views import split_output
 from grader.report_terminal import print_results
 from grader.testing.backend import KernelBackend
 
@@ -27,6 +28,17 @@ class ChecksFailed(CheckFailure):
 
     def _render_traceback_(self) -> list[str]:
         return [f"ChecksFailed: {self.message}"]
+
+
+def failure_summary(tests: list[TestResult]) -> str:
+    """The failed checks with the first line of each message: the exception's text is all that some tools
+    show of a check cell (``nbgrader validate``, a cell's error in formgrader), so it names them itself."""
+    failed = [test for test in tests if test.status != "passed"]
+    lines = [f"{len(failed)} of {len(tests)} checks failed:"]
+    for test in failed:
+        message = split_output(test)[0].splitlines()
+        lines.append(f"- {test.name}: {message[0] if message else 'failed'}")
+    return "\n".join(lines)
 
 
 def find_hidden_tests(chapter_dir: Path) -> Path:
@@ -85,4 +97,4 @@ def check(exercise: str, *, hidden: bool = False, chapter_dir: Path | str | None
     title = f"{exercise}: {passed} of {len(tests)} checks passed" + (" (hidden)" if hidden else "")
     print_results(title, tests, Console())
     if passed < len(tests):
-        raise ChecksFailed(f"{len(tests) - passed} of {len(tests)} checks failed; see the table above")
+        raise ChecksFailed(failure_summary(tests))

@@ -36,6 +36,23 @@ class ChapterProgress(BaseModel):
     score: float = 0.0
     max_score: float = 0.0
     next_step: str = ""
+    copy_of: Path | None = None  # another notebook of the same chapter, the one named after it
+
+
+def mark_copies(rows: list[ChapterProgress]) -> list[ChapterProgress]:
+    """Several notebooks of one chapter (a "Copy1" JupyterLab made, a backup): the one named after the chapter
+    is the chapter's, the others are shown as its copies, so that no chapter is counted twice."""
+    chapters: dict[str, list[ChapterProgress]] = {}
+    for row in rows:
+        chapters.setdefault(row.chapter, []).append(row)
+    for same in chapters.values():
+        if len(same) < 2:
+            continue
+        main = next((row for row in same if row.notebook.name == f"{row.chapter}.ipynb"), same[0])
+        for row in same:
+            if row is not main:
+                row.copy_of = main.notebook
+    return sorted(rows, key=lambda row: (row.chapter, row.copy_of is not None, str(row.notebook)))
 
 
 def untouched(path: Path) -> bool:
@@ -100,37 +117,65 @@ def progress(
         rows.append(row)
         if on_chapter:
             on_chapter(row)
-    return rows
+    return mark_copies(rows)
 
 
-def progress_table(rows: list[ChapterProgress]) -> Table:
+def _where(row: ChapterProgress, folder: Path | None) -> Text:
+    if row.notebook.parent.name == row.chapter:  # the chapter's own folder: the column beside says which
+        shown = Path(row.notebook.name)
+    else:
+        try:
+            shown = row.notebook.relative_to(folder) if folder else row.notebook
+        except ValueError:
+            shown = row.notebook
+    text = Text(str(shown), style="dim" if row.copy_of else "")
+    if row.copy_of:
+        text.append(f" (copy of {row.copy_of.name})", style="yellow")
+    return text
+
+
+def progress_table(rows: list[ChapterProgress], folder: Path | None = None) -> Table:
+    """One row per notebook: its chapter, file, checks and points; the next steps are printed under it
+    (``next_steps``), at the terminal's full width."""
     table = Table(title="Your progress (visible checks)", title_justify="left")
     table.add_column("chapter", no_wrap=True)
-    table.add_column("checks", justify="right")
-    table.add_column("points", justify="right")
+    table.add_column("notebook", overflow="fold")
+    table.add_column("checks", justify="right", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
     table.add_column("", width=12)
-    table.add_column("next step")
     for row in rows:
+        where = _where(row, folder)
         if row.status == "not started":
-            table.add_row(row.chapter, "–", "–", "", Text("not started", style="dim"))
+            table.add_row(row.chapter, where, "–", "–", Text("not started", style="dim"))
             continue
         if row.status == "error":
-            table.add_row(row.chapter, "–", "–", "", Text(row.next_step, style="red"))
+            table.add_row(row.chapter, where, "–", "–", Text("error", style="red"))
             continue
-        done = row.passed == row.checks
         bar = ProgressBar(total=row.max_score or 1, completed=row.score, width=10, complete_style="green")
-        style = "green" if done else ""
-        table.add_row(
-            row.chapter,
-            f"{row.passed}/{row.checks}",
-            f"{row.score:g}/{row.max_score:g}",
-            bar,
-            Text(row.next_step, style=style),
-        )
-    score = sum(r.score for r in rows)
-    top = sum(r.max_score for r in rows)
-    caption = f"{sum(r.passed for r in rows)} checks passed, {score:g} of {top:g} visible points so far"
-    if waiting := sum(r.status == "not started" for r in rows):
+        table.add_row(row.chapter, where, f"{row.passed}/{row.checks}", f"{row.score:g}/{row.max_score:g}", bar)
+    counted = [row for row in rows if row.copy_of is None]
+    score = sum(r.score for r in counted)
+    top = sum(r.max_score for r in counted)
+    caption = f"{sum(r.passed for r in counted)} checks passed, {score:g} of {top:g} visible points so far"
+    if waiting := sum(r.status == "not started" for r in counted):
         caption += f"; {waiting} chapter(s) not started"
+    if copies := sum(r.copy_of is not None for r in rows):
+        caption += f"; {copies} copie(s) of a chapter's notebook, not counted"
     table.caption = caption
     return table
+
+
+def next_steps(rows: list[ChapterProgress]) -> list[Text]:
+    """Per chapter checked, what to do next (the first failing check and its hint), or that all pass; a
+    broken notebook, why. Code in a hint is folded at the terminal's edge, never cut."""
+    steps = []
+    for row in rows:
+        if row.copy_of is not None or row.status == "not started":
+            continue
+        done = row.status == "checked" and row.passed == row.checks
+        style = "red" if row.status == "error" else "green" if done else ""
+        line = Text(f"{row.chapter}: ", style="bold")
+        line.append(row.next_step, style=style)
+        line.overflow = "fold"
+        steps.append(line)
+    return steps

@@ -28,7 +28,7 @@ def exercise_table(title: str, exercise: ExerciseView) -> Table:
     table.add_column("", width=2)
     table.add_column("check")
     table.add_column("points", justify="right")
-    table.add_column("what to look at")
+    table.add_column("what to look at", overflow="fold")  # code in a hint is folded, never cut with "…"
     for check in exercise.checks:
         mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
         name = Text(check.name) + (Text(" (checked when graded)", style="dim") if check.hidden else Text(""))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
-from support import VENV_BIN, chapter_ids, copy_course, run, tail
+from support import ROOT, VENV_BIN, chapter_ids, copy_course, run, tail
 
 STUDENTS = {"alice": "solutions", "bob": "notebooks"}  # who submits which version of the notebook
 
@@ -95,3 +95,14 @@ def test_autograde_never_copies_hidden_tests(autograded: dict[str, Autograded], 
     assert (root / "autograded").is_dir()
     assert list((root / "autograded").rglob("hidden_tests")) == []
     assert list((root / "notebooks").rglob("hidden_tests")) == []
+
+
+def test_nbgrader_validate_names_the_failed_checks(tmp_path: Path):
+    """`nbgrader validate` shows a check cell's exception and not its printed table: the exception's text
+    lists the failed checks itself instead of pointing at a table the learner cannot see there."""
+    shutil.copytree(ROOT / "notebooks" / "00-orientation", tmp_path / "00-orientation")
+    completed = run([VENV_BIN / "nbgrader", "validate", "00-orientation.ipynb"], cwd=tmp_path / "00-orientation")
+    out = completed.stdout + completed.stderr
+    assert "ChecksFailed: 2 of 2 checks failed:" in out, tail(completed)
+    assert '- GET /health answers 200 {"status": "ok"}' in out, tail(completed)
+    assert "see the table above" not in out
