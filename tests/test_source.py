@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.checks.source import Program, Route
 
-ROUTES = '''
+ROUTES = """
 from typing import Annotated
 from fastapi import APIRouter, Depends
 
@@ -23,7 +23,7 @@ async def post_order(body, uow: UowDep):
 @router.api_route("/ping", methods=["get", "HEAD"])
 async def ping(user=Depends(current_user)):
     return "pong"
-'''
+"""
 
 HELPERS = """
 async def settle(uow):
