@@ -29,6 +29,10 @@ class ErrorInfo(BaseModel):
 
     type: str
     message: str
+    # Where in the learner's cells it was raised: the innermost frame of a learner cell, when the process
+    # knows its cells' grade ids (during grading), e.g. cell "ex3-solution", function "get_author".
+    cell: str | None = None
+    function: str | None = None
 
 
 class CellRun(BaseModel):

@@ -18,6 +18,7 @@ from support import (
     VARIANTS_CASE,
     assert_diagnosed,
     assert_full_marks,
+    edited_cell,
     graded_mistakes,
 )
 
@@ -190,9 +191,25 @@ MISTAKES = {
     "pages without ORDER BY": Mistake(
         "ex1-solution",
         NO_ORDER_BY,
-        ("test_list_authors_pages", "test_pages_are_stable"),
-        ("the pages hold every row, but not in id order", "Order by the primary key"),
-        {"test_pages_are_stable": ("GET /authors?page=1, 2, ...", "not in id order")},
+        (
+            "test_list_authors_loads_books",
+            "test_list_authors_statement_count",
+            "test_list_authors_pages",
+            "test_get_authors",
+            "test_authors_statement_budget",
+            "test_pages_are_stable",
+        ),
+        ("returned the authors [5, 4, 3, 2, 1], expected [1, 2, 3, 4, 5]", "ordered by id"),
+        {
+            "test_list_authors_pages": ("the pages hold every row, but not in id order", "Order by the primary key"),
+            "test_pages_are_stable": ("GET /authors?page=1, 2, ...", "not in id order"),
+        },
+    ),
+    "page_size without an upper bound": Mistake(
+        "ex3-solution",
+        edited_cell(CHAPTER, "ex3-solution", ("Query(ge=1, le=100)", "Query(ge=1)")),
+        ("test_page_size_is_bounded", "test_page_bounds", "test_routes_enforce_page_bounds"),
+        ("For ?page_size=1000, a route depending on `PageDep` answered 200, expected 422",),
     ),
     "off-by-one offset (page * page_size)": Mistake(
         "ex3-solution",

@@ -461,3 +461,24 @@ def test_a_racer_alone_waits_once_then_writes(bridge: DatabaseBridge, monkeypatc
             await engine.dispose()
 
     assert run(scenario()) == ["a", "b"]
+
+
+def test_rows_without_order_by_come_backwards(bridge: DatabaseBridge):
+    """A check of "ordered by id" cannot be passed by a query that never asked for an order."""
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        engine = engine_on(bridge)
+        await _schema(engine)
+        try:
+            async with engine.begin() as connection:
+                for n in (1, 2, 3):
+                    await connection.execute(
+                        text("INSERT INTO authors (id, name) VALUES (:n, :name)"), {"n": n, "name": f"a{n}"}
+                    )
+                unordered = list((await connection.execute(text("SELECT id FROM authors"))).scalars())
+                ordered = list((await connection.execute(text("SELECT id FROM authors ORDER BY id"))).scalars())
+                return unordered, ordered
+        finally:
+            await engine.dispose()
+
+    assert run(scenario()) == ([3, 2, 1], [1, 2, 3])

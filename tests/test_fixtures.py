@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,31 @@ def test_a_database_with_a_planted_view_or_trigger_is_not_read(tmp_path, planted
     connection.close()
     with pytest.raises(CheckFailure, match="which no exercise creates"):
         db.rows("SELECT * FROM books")
+
+
+def test_a_self_checks_databases_reverse_unordered_rows_and_no_others(tmp_path: Path):
+    """In the notebook too (check() runs in the learner's kernel): a query without ORDER BY on a check's
+    database gets its rows backwards; the learner's own databases are left as they are."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from grader.testing.backend import KernelBackend
+
+    async def ids(path: Path) -> list[int]:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+                await connection.execute(text("INSERT INTO t (id) VALUES (1), (2), (3)"))
+                return list((await connection.execute(text("SELECT id FROM t"))).scalars())
+        finally:
+            await engine.dispose()
+
+    backend = KernelBackend({})
+    try:
+        assert asyncio.run(ids(backend.db_dir / "check.sqlite")) == [3, 2, 1]
+        assert asyncio.run(ids(tmp_path / "mine.sqlite")) == [1, 2, 3]
+    finally:
+        backend.close()

@@ -94,7 +94,8 @@ class SandboxSession:
             if cell.index in self.skipped:
                 continue
             try:
-                answer = process.request("run_cell", {"source": cell.source}, timeout=self._timeout(cell))
+                args = {"source": cell.source, "grade_id": cell.grade_id}
+                answer = process.request("run_cell", args, timeout=self._timeout(cell))
             except LearnerDied as exc:
                 if not record:
                     return cell.index

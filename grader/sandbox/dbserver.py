@@ -244,6 +244,9 @@ class Link:
     def open(self, path: Path, timeout: float) -> None:
         connection = sqlite3.connect(path, timeout=min(max(timeout, 0.0), MAX_BUSY_SECONDS), check_same_thread=False)
         connection.execute("PRAGMA trusted_schema=OFF")
+        # A query without ORDER BY gets its rows in reverse: SQLite's usual order (by id, as inserted) would
+        # pass a check of "ordered by id" for code that never asked for an order.
+        connection.execute("PRAGMA reverse_unordered_selects=ON")
         connection.execute(f"PRAGMA max_page_count={MAX_PAGES}")
         connection.execute(f"PRAGMA temp.max_page_count={MAX_PAGES}")
         connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)

@@ -64,10 +64,48 @@ def install_statement_counter() -> None:
 MAX_ERROR_TEXT = 500
 
 
-def error_info(exc: BaseException) -> dict[str, str]:
+# The file name IPython compiled each learner cell under -> the cell's grade id, as the grader named it.
+_cell_files: dict[str, str] = {}
+# The exceptions the learner's app raised while the current request ran (see ``_Recorded``).
+_app_errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar("app_errors", default=None)
+
+
+def raised_in(exc: BaseException) -> tuple[str | None, str | None]:
+    """The learner cell and function of the innermost frame of ``exc``'s traceback that is a cell's code:
+    where in the notebook it went wrong, whatever library code lies between."""
+    found: tuple[str | None, str | None] = (None, None)
+    trace = exc.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        cell = _cell_files.get(code.co_filename)
+        if cell is not None:
+            found = (cell, None if code.co_name == "<module>" else code.co_name)
+        trace = trace.tb_next
+    return found
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
     """An exception as plain data. Its text is the learner's and may end up in their feedback, so it
     is kept short: a long message is a way to smuggle out what a probe looked like."""
-    return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_ERROR_TEXT]}
+    cell, function = raised_in(exc)
+    return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_ERROR_TEXT], "cell": cell, "function": function}
+
+
+class _Recorded:
+    """The learner's app, with the exception it let out noted for the request that caused it: a server
+    answers 500 and logs it; the check then says what it was and where in the notebook it was raised."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            errors = _app_errors.get()
+            if errors is not None:
+                errors.append(exc)
+            raise
 
 
 def too_large(size: int) -> dict[str, Any]:
@@ -139,10 +177,12 @@ class LearnerRuntime:
             return too_large(len(text))
         return json.loads(text)
 
-    async def op_run_cell(self, source: str) -> dict[str, Any]:
+    async def op_run_cell(self, source: str, grade_id: str | None = None) -> dict[str, Any]:
         if self.shell is None:
             raise RuntimeError("this runtime has no shell to run cells in")
         transformed = self.shell.transform_cell(source)
+        if grade_id is not None:
+            _cell_files[self.shell.compile.get_code_name(source, transformed, self.shell.execution_count)] = grade_id
         result = await self.shell.run_cell_async(source, store_history=False, transformed_cell=transformed)
         exc = result.error_before_exec or result.error_in_exec
         return {"ok": exc is None, "error": error_info(exc) if exc else None}
@@ -178,19 +218,25 @@ class LearnerRuntime:
         handle = next(self._ids)
         self._apps[handle] = app
         # Errors become 500 responses, as a real server would answer, instead of being re-raised.
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=_Recorded(app), raise_app_exceptions=False)
         self._clients[handle] = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         return {"value": handle, "error": None}
 
     async def op_http(self, handle: int, method: str, url: str, headers: list[list[str]], body: str) -> dict[str, Any]:
         client = self._clients[handle]
-        response = await client.request(
-            method, url, headers=[tuple(h) for h in headers], content=base64.b64decode(body)
-        )
+        errors: list[BaseException] = []
+        token = _app_errors.set(errors)
+        try:
+            response = await client.request(
+                method, url, headers=[tuple(h) for h in headers], content=base64.b64decode(body)
+            )
+        finally:
+            _app_errors.reset(token)
         return {
             "status": response.status_code,
             "headers": [[k, v] for k, v in response.headers.multi_items()],
             "body": base64.b64encode(response.content).decode(),
+            "raised": error_info(errors[0]) if errors else None,
         }
 
     async def op_app_stop(self, handle: int) -> dict[str, Any]:

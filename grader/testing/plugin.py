@@ -22,6 +22,7 @@ from grader.models import TestOutcome, Visibility
 from grader.sandbox.process import LearnerDied, LearnerTimeout
 from grader.testing.backend import Backend
 from grader.testing.fixtures import Database, Learner, LearnerTransport, StatementLog, probe_source
+from grader.testing.trail import TracedBackend, Trail, blame
 
 MARKERS = {
     "points(n)": "points this test is worth",
@@ -121,7 +122,8 @@ class GraderPlugin:
     """Registered with ``pytest.main(plugins=[...])``; one instance per run."""
 
     def __init__(self, backend: Backend, exercise: str | None = None, hidden_dir: Path | None = None) -> None:
-        self.backend = backend
+        self.trail = Trail()
+        self.backend = TracedBackend(backend, self.trail)
         self.exercise = exercise
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
         self.hidden_text = hidden_text(self.hidden_dir)
@@ -153,6 +155,9 @@ class GraderPlugin:
             default = Visibility.HIDDEN
         return Visibility(_marker_arg(item, "visibility", default))
 
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.trail.clear()  # what the learner's code raised is noted per check
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         outcome = yield
@@ -160,7 +165,10 @@ class GraderPlugin:
         failed = report.failed or (report.when == "setup" and report.skipped)
         if report.when != "call" and not failed:
             return
-        message, hint = (clean_message(text, self.hidden_text) for text in _verdict(call.excinfo if failed else None))
+        message, hint = _verdict(call.excinfo if failed else None)
+        if failed and (blamed := blame(self.trail, str(_marker_arg(item, "exercise", "")), message)):
+            message = f"{message}\n{blamed}"
+        message, hint = (clean_message(text, self.hidden_text) for text in (message, hint))
         if report.skipped and report.when == "setup":
             message = message or "This check was skipped."
         previous = self.outcomes.get(item.nodeid)

@@ -58,3 +58,16 @@ async def test_page_offsets(client):
             f"For {query}, get_page gave {seen}, expected {expected}.",
             "The page size is `page_size` when given; `offset=(page - 1) * size`.",
         )
+
+
+@pytest.mark.points(1)
+async def test_page_size_is_bounded(client):
+    """a page size over 100 or a page below 1 answers 422"""
+    for query in ("?page_size=1000", "?page=0"):
+        response = await client.get(f"/probe/page{query}")
+        expect(
+            response.status_code == 422,
+            f"For {query}, a route depending on `PageDep` answered {response.status_code}, expected 422: a client "
+            "may not ask for a page as large as it likes.",
+            "Bounds belong on the query parameters, where FastAPI checks them before your code runs.",
+        )

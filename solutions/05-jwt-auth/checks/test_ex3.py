@@ -111,3 +111,17 @@ async def test_decode_compares_with_now(learner, auth_checks, t0):
                 "Expired is `exp <= now.timestamp()`; not valid yet is `nbf > now.timestamp()`. Compare with the "
                 "`now` argument (the app's clock), not the computer's clock.",
             )
+
+
+@pytest.mark.points(1)
+async def test_decode_pins_the_algorithm(learner, auth_checks, t0):
+    """decode_access_token refuses a token with `alg: none` and no signature"""
+    claims = auth_checks.forge.standard_claims("5", at=t0)
+    seen = await decode(learner, auth_checks, [["unsigned", auth_checks.forge.unsigned(claims), t0]])
+    result = seen["unsigned"]
+    expect(
+        result["raised"] == "InvalidToken",
+        f"decode_access_token of a token whose header says `alg: none`, with no signature, {describe(result)}; "
+        "expected InvalidToken: anyone can write such a token, for any customer.",
+        "Who decides which algorithm a token may use: the token's own header, or your settings?",
+    )

@@ -244,3 +244,45 @@ async def test_hashing_runs_off_the_event_loop(client, tables, shop):
             "argon2 is CPU work: it blocks the thread that runs it, here the one thread that serves every request. "
             "`asyncio.to_thread(function, *args)` runs a function in a worker thread and can be awaited.",
         )
+
+
+async def unknown_email_then_wrong_password(learner, tables, shop, auth_checks):
+    """What authenticate did for an email nobody has, then for Grace's email with a wrong password."""
+    await shop.seed(with_orders=False, login=(2,))
+    observed = await learner.probe(
+        auth_checks.authenticate_probe,
+        database_url=tables.url,
+        attempts=[["someone@example.com", "a guess at a password"], ["grace@example.com", "a guess at a password"]],
+    )
+    expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
+    return observed.value
+
+
+@pytest.mark.points(1)
+async def test_unknown_email_and_wrong_password_look_alike(learner, tables, shop, auth_checks):
+    """an unknown email and a wrong password raise the same exception with the same message"""
+    unknown, wrong = await unknown_email_then_wrong_password(learner, tables, shop, auth_checks)
+    expect(
+        (unknown["raised"], unknown["message"]) == (wrong["raised"], wrong["message"]),
+        f"An unknown email raised {unknown['raised']} ({unknown['message']!r}) and a wrong password "
+        f"{wrong['raised']} ({wrong['message']!r}): the difference tells an attacker which emails have accounts.",
+        "What should someone who guesses emails learn from the answer?",
+    )
+    expect(
+        unknown["raised"] == "InvalidCredentials",
+        f"An unknown email and a wrong password raised {unknown['raised']}, expected InvalidCredentials.",
+        "authenticate raises the InvalidCredentials defined above for both.",
+    )
+
+
+@pytest.mark.points(1)
+async def test_unknown_email_costs_a_verification(learner, tables, shop, auth_checks):
+    """for an unknown email, authenticate verifies the password against a hash, as for a known one"""
+    unknown, wrong = await unknown_email_then_wrong_password(learner, tables, shop, auth_checks)
+    expect(
+        (unknown["verifications"], wrong["verifications"]) == (1, 1),
+        f"authenticate verified {unknown['verifications']} password hash(es) for an unknown email and "
+        f"{wrong['verifications']} for a wrong password, expected 1 and 1: an answer that comes a tenth of a second "
+        "sooner tells which emails have no account.",
+        "Argon2 is slow on purpose. What does an unknown email cost your function, and what does a known one?",
+    )

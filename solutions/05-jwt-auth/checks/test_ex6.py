@@ -100,3 +100,17 @@ async def test_own_orders(client, tables, shop):
         f"GET /orders without a token answered {missing.status_code}, expected 401.",
         "Every order route takes `customer: CurrentCustomer`.",
     )
+
+
+@pytest.mark.points(1)
+async def test_another_customers_order_is_not_found(client, tables, shop):
+    """another customer's order answers 404, like an order that does not exist"""
+    await shop.seed()
+    grace = shop.bearer(shop.token("2"))
+    other = await client.get("/orders/2", headers=grace)  # Ada's order
+    expect(
+        other.status_code == 404,
+        f"GET /orders/2, Ada's order, with Grace's token answered {other.status_code} {other.text[:200]}, expected "
+        "404. A 200 lets anyone read every order by counting ids; a 403 tells them the order exists.",
+        "What would the answer be if order 2 did not exist at all?",
+    )

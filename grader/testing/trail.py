@@ -1,0 +1,130 @@
+"""What the learner's code raised during one check, and where: so that a failed check says so.
+
+A check of exercise 4 that calls exercise 3's ``get_author`` fails when ``get_author`` does; its own message
+("answered 500") then blames the wrong exercise. Every answer from the learner's process carries the
+exception it saw (a probe's, a call's, or the one the app let out while answering a request), with the
+learner cell and function it was raised in. ``Trail`` keeps them for the running check, and ``blame`` turns
+them into the sentence the check's message ends with.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from grader.models import ErrorInfo
+from grader.testing.backend import Backend
+
+
+class Raised(BaseModel):
+    error: ErrorInfo
+    request: str = ""  # "GET /authors/1" when the app raised it while answering
+
+
+class Trail(BaseModel):
+    raised: list[Raised] = Field(default_factory=list)
+
+    def clear(self) -> None:
+        self.raised.clear()
+
+    def note(self, answer: dict[str, Any], args: dict[str, Any]) -> None:
+        error, app_error = answer.get("error"), answer.get("raised")
+        if isinstance(error, dict):
+            self.raised.append(Raised(error=ErrorInfo.model_validate(error)))
+        if isinstance(app_error, dict):
+            request = f"{args.get('method', '')} {str(args.get('url', '')).removeprefix('http://testserver')}"
+            self.raised.append(Raised(error=ErrorInfo.model_validate(app_error), request=request.strip()))
+
+
+class TracedBackend:
+    """A backend whose answers are noted on a trail; everything else is the backend's."""
+
+    def __init__(self, backend: Backend, trail: Trail) -> None:
+        self.backend = backend
+        self.trail = trail
+        self.db_dir: Path = backend.db_dir
+        self.db_driver: str = backend.db_driver
+
+    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.backend.request(op, args)
+        self.trail.note(answer, args)
+        return answer
+
+    def sources(self) -> list[str]:
+        return self.backend.sources()
+
+    def twin(self) -> TracedBackend:
+        return TracedBackend(self.backend.twin(), self.trail)
+
+    def racing(self) -> AbstractContextManager[None]:
+        return self.backend.racing()
+
+
+def exercise_of(cell: str | None) -> str | None:
+    """``ex3-solution`` -> ``ex3``; provided cells belong to no exercise."""
+    if cell is None or not cell.startswith("ex"):
+        return None
+    return cell.split("-", 1)[0]
+
+
+def _where(error: ErrorInfo) -> str:
+    parts = []
+    if error.function:
+        parts.append(f"in `{error.function}`")
+    if exercise := exercise_of(error.cell):
+        parts.append(f"of exercise {exercise}")
+    return " ".join(parts)
+
+
+# What a probe or a call may raise on purpose is a domain exception (OutOfStock, EmailTaken); these are bugs.
+BUGS = frozenset(
+    {
+        "NameError",
+        "UnboundLocalError",
+        "AttributeError",
+        "TypeError",
+        "NotImplementedError",
+        "ImportError",
+        "ModuleNotFoundError",
+        "KeyError",
+        "IndexError",
+        "ZeroDivisionError",
+        "RecursionError",
+        "SyntaxError",
+        "MissingGreenlet",
+        "InvalidRequestError",
+        "ArgumentError",
+        "StatementError",
+        "OperationalError",
+    }
+)
+
+
+def _a_bug(seen: Raised) -> bool:
+    # An exception the app let out is always one: a server answers it with a bare 500.
+    return bool(seen.request) or seen.error.type in BUGS
+
+
+def blame(trail: Trail, exercise: str, message: str) -> str:
+    """The sentence a failed check of ``exercise`` ends with: another exercise's code that raised a bug (fix it
+    first), else the exception the app raised, when the message does not already name it."""
+    for seen in trail.raised:
+        other = exercise_of(seen.error.cell)
+        if other is not None and other != exercise and _a_bug(seen):
+            during = f" while answering {seen.request}" if seen.request else ""
+            return (
+                f"This check uses the code of exercise {other}, which raised {seen.error.type}: "
+                f"{seen.error.message} {_where(seen.error)}{during}: fix {other} first."
+            )
+    for seen in trail.raised:
+        if seen.request and seen.error.type not in message:
+            where = _where(seen.error)
+            return (
+                f"Your app raised {seen.error.type}: {seen.error.message}"
+                + (f" {where}" if where else "")
+                + f" while answering {seen.request}."
+            )
+    return ""
