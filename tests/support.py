@@ -226,6 +226,14 @@ def assert_diagnosed(
             assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
 
 
+def failed_outputs(result: SubmissionResult) -> dict[str, str]:
+    """A graded row's failed checks, by test name, with what each told the learner."""
+    assert result.extra_data.status == Status.GRADED, result.extra_data.message
+    return {
+        test.extra_data["nodeid"].rsplit("::", 1)[-1]: test.output for test in result.tests if test.status == "failed"
+    }
+
+
 def assert_full_marks(result: SubmissionResult) -> None:
     """A correct solution written differently: every cell ran and every check passed."""
     assert result.extra_data.status == Status.GRADED, result.extra_data.message

@@ -9,9 +9,9 @@ named too, with the request it broke.
 from __future__ import annotations
 
 import pytest
-from support import edited_cell, graded_mistakes
+from support import edited_cell, failed_outputs, graded_mistakes
 
-from grader.models import Status, SubmissionResult
+from grader.models import SubmissionResult
 
 CHAPTER = "02-dependency-injection"
 ROUTE_CHECK = "test_get_author"
@@ -46,22 +46,15 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return graded_mistakes(request, tmp_path_factory, CHAPTER, CASES)
 
 
-def _outputs(result: SubmissionResult) -> dict[str, str]:
-    assert result.extra_data.status == Status.GRADED, result.extra_data.message
-    return {
-        test.extra_data["nodeid"].rsplit("::", 1)[-1]: test.output for test in result.tests if test.status == "failed"
-    }
-
-
 @pytest.mark.parametrize("case", ["NameError in ex3's get_author"])
 def test_a_route_check_names_the_earlier_exercise_that_failed(graded: dict[str, SubmissionResult], case: str) -> None:
-    output = _outputs(graded[case])[ROUTE_CHECK]
+    output = failed_outputs(graded[case])[ROUTE_CHECK]
     assert "exercise ex3, which raised NameError: name 'Authr' is not defined in `get_author`" in output, output
     assert "fix ex3 first" in output, output
 
 
 @pytest.mark.parametrize("case", ["AttributeError in ex4's route"])
 def test_a_500_names_the_exception_from_the_learners_code(graded: dict[str, SubmissionResult], case: str) -> None:
-    output = _outputs(graded[case])[ROUTE_CHECK]
+    output = failed_outputs(graded[case])[ROUTE_CHECK]
     assert "Your app raised AttributeError:" in output and "of exercise ex4 while answering GET /authors/" in output
     assert "fix ex" not in output  # its own exercise: nothing earlier to blame

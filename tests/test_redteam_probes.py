@@ -10,10 +10,10 @@ a probe's frame looks like a cell's: none of these earns a point over the plain 
 from __future__ import annotations
 
 import pytest
-from support import graded_mistakes
+from support import failed_outputs, graded_mistakes
 from test_ch03_mistakes import COMMIT_IN_ROUTE, SERVICE_WITHOUT_COMMIT
 
-from grader.models import Status, SubmissionResult
+from grader.models import SubmissionResult
 
 CHAPTER = "03-unit-of-work"
 RULE = "test_no_commit_in_routes_or_dependencies"
@@ -80,16 +80,9 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return graded_mistakes(request, tmp_path_factory, CHAPTER, CASES)
 
 
-def _outputs(result: SubmissionResult) -> dict[str, str]:
-    assert result.extra_data.status == Status.GRADED, result.extra_data.message
-    return {
-        test.extra_data["nodeid"].rsplit("::", 1)[-1]: test.output for test in result.tests if test.status == "failed"
-    }
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_commit_in_the_route_fails_the_rule_whatever_hides_it(graded: dict[str, SubmissionResult], case: str) -> None:
-    failed = _outputs(graded[case])
+    failed = failed_outputs(graded[case])
     assert RULE in failed, sorted(failed)
     assert "of POST /orders calls `.commit()`" in failed[RULE]
 
@@ -97,5 +90,5 @@ def test_a_commit_in_the_route_fails_the_rule_whatever_hides_it(graded: dict[str
 @pytest.mark.parametrize("case", FORGED)
 def test_hiding_it_earns_nothing(graded: dict[str, SubmissionResult], case: str) -> None:
     forged, plain = graded[case], graded[PLAIN]
-    assert forged.score <= plain.score, (forged.score, plain.score, sorted(_outputs(forged)))
-    assert "test_place_order" in _outputs(forged)
+    assert forged.score <= plain.score, (forged.score, plain.score, sorted(failed_outputs(forged)))
+    assert "test_place_order" in failed_outputs(forged)

@@ -10,10 +10,10 @@ write until the other's is there), so the locked design fails them as the plain 
 from __future__ import annotations
 
 import pytest
-from support import edited_cell, graded_mistakes
+from support import edited_cell, failed_outputs, graded_mistakes
 from test_ch03_mistakes import READ_THEN_WRITE
 
-from grader.models import Status, SubmissionResult
+from grader.models import SubmissionResult
 
 CHAPTER = "03-unit-of-work"
 
@@ -62,16 +62,9 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return graded_mistakes(request, tmp_path_factory, CHAPTER, CASES)
 
 
-def _failed(result: SubmissionResult) -> dict[str, str]:
-    assert result.extra_data.status == Status.GRADED, result.extra_data.message
-    return {
-        test.extra_data["nodeid"].rsplit("::", 1)[-1]: test.output for test in result.tests if test.status == "failed"
-    }
-
-
 @pytest.mark.parametrize("case", [PLAIN, "read then write under a module lock"])
 def test_a_lost_update_fails_both_race_checks_lock_or_not(graded: dict[str, SubmissionResult], case: str) -> None:
-    failed = _failed(graded[case])
+    failed = failed_outputs(graded[case])
     assert set(SERVICE_RACES) <= set(failed), sorted(failed)
     assert "2 copies were sold" in failed["test_post_order_race_for_last_copy"]
 
@@ -82,6 +75,6 @@ def test_the_lock_earns_nothing(graded: dict[str, SubmissionResult]) -> None:
 
 @pytest.mark.parametrize("case", ["take_stock read then write under a module lock"])
 def test_a_locked_take_stock_fails_the_atomicity_check(graded: dict[str, SubmissionResult], case: str) -> None:
-    failed = _failed(graded[case])
+    failed = failed_outputs(graded[case])
     assert "test_take_stock_is_atomic" in failed, sorted(failed)
     assert "stock is now" in failed["test_take_stock_is_atomic"] or "returned ['True', 'True']" in str(failed)

@@ -11,10 +11,10 @@ more than the plain leak.
 from __future__ import annotations
 
 import pytest
-from support import graded_mistakes
+from support import failed_outputs, graded_mistakes
 from test_ch03_mistakes import UOW_HEAD
 
-from grader.models import Status, SubmissionResult
+from grader.models import SubmissionResult
 
 CHAPTER = "03-unit-of-work"
 CELL = "ex2-solution"
@@ -71,8 +71,7 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _failed(result: SubmissionResult) -> set[str]:
-    assert result.extra_data.status == Status.GRADED, result.extra_data.message
-    return {test.extra_data["nodeid"].rsplit("::", 1)[-1] for test in result.tests if test.status == "failed"}
+    return set(failed_outputs(result))
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -434,6 +434,15 @@ async def authenticate_probe(ns, database_url, attempts):
         await engine.dispose()
 
 
+async def attempt_logins(learner, tables, shop, attempts, login):
+    """What ``authenticate`` did for each [email, password] (``authenticate_probe``), the customers in ``login``
+    seeded with the learner's own hash of their password."""
+    await shop.seed(with_orders=False, login=login)
+    observed = await learner.probe(authenticate_probe, database_url=tables.url, attempts=attempts)
+    expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
+    return observed.value
+
+
 @pytest.fixture
 def auth_checks():
     """This module's helpers and probes, for the test modules (which cannot import it)."""

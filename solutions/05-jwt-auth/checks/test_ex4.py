@@ -248,14 +248,8 @@ async def test_hashing_runs_off_the_event_loop(client, tables, shop):
 
 async def unknown_email_then_wrong_password(learner, tables, shop, auth_checks):
     """What authenticate did for an email nobody has, then for Grace's email with a wrong password."""
-    await shop.seed(with_orders=False, login=(2,))
-    observed = await learner.probe(
-        auth_checks.authenticate_probe,
-        database_url=tables.url,
-        attempts=[["someone@example.com", "a guess at a password"], ["grace@example.com", "a guess at a password"]],
-    )
-    expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
-    return observed.value
+    attempts = [["someone@example.com", "a guess at a password"], ["grace@example.com", "a guess at a password"]]
+    return await auth_checks.attempt_logins(learner, tables, shop, attempts, login=(2,))
 
 
 @pytest.mark.points(1)

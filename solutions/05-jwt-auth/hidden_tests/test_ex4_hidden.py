@@ -30,14 +30,8 @@ async def test_email_taken(learner, tables, shop, auth_checks):
 
 async def wrong_password_then_unknown_email(learner, tables, shop, auth_checks):
     """What authenticate did for Ada's email with a wrong password, then for an email nobody has."""
-    await shop.seed(with_orders=False, login=(1,))
-    observed = await learner.probe(
-        auth_checks.authenticate_probe,
-        database_url=tables.url,
-        attempts=[["ada@example.com", "not Ada's password"], ["nobody@example.com", "not Ada's password"]],
-    )
-    expect(observed.ok, f"`authenticate(...)` could not be called: {observed.describe_error()}.")
-    return observed.value
+    attempts = [["ada@example.com", "not Ada's password"], ["nobody@example.com", "not Ada's password"]]
+    return await auth_checks.attempt_logins(learner, tables, shop, attempts, login=(1,))
 
 
 @pytest.mark.points(1)
