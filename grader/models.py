@@ -33,6 +33,10 @@ class ErrorInfo(BaseModel):
     # knows its cells' grade ids (during grading), e.g. cell "ex3-solution", function "get_author".
     cell: str | None = None
     function: str | None = None
+    # The outermost learner frame: the learner's code that led there (a route of exercise 4 calling a
+    # service of exercise 3 that raised).
+    caller_cell: str | None = None
+    caller_function: str | None = None
 
 
 class CellRun(BaseModel):

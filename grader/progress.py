@@ -160,7 +160,7 @@ def progress_table(rows: list[ChapterProgress], folder: Path | None = None) -> T
     if waiting := sum(r.status == "not started" for r in counted):
         caption += f"; {waiting} chapter(s) not started"
     if copies := sum(r.copy_of is not None for r in rows):
-        caption += f"; {copies} copie(s) of a chapter's notebook, not counted"
+        caption += f"; {copies} {'copy' if copies == 1 else 'copies'} of a chapter's notebook, not counted"
     table.caption = caption
     return table
 
@@ -170,6 +170,15 @@ def next_steps(rows: list[ChapterProgress]) -> list[Text]:
     broken notebook, why. Code in a hint is folded at the terminal's edge, never cut."""
     steps = []
     for row in rows:
+        if row.copy_of is not None and row.status != "not started":
+            steps.append(
+                Text(
+                    f"{row.notebook.name}: a copy; nbgrader collects {row.copy_of.name}, so work here is not "
+                    "graded: move it there.",
+                    style="yellow",
+                )
+            )
+            continue
         if row.copy_of is not None or row.status == "not started":
             continue
         done = row.status == "checked" and row.passed == row.checks

@@ -50,6 +50,7 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_a_route_check_names_the_earlier_exercise_that_failed(graded: dict[str, SubmissionResult], case: str) -> None:
     output = failed_outputs(graded[case])[ROUTE_CHECK]
     assert "exercise ex3, which raised NameError: name 'Authr' is not defined in `get_author`" in output, output
+    assert "Your `read_author` (exercise ex4) called the code of" in output, output  # the route led there
     assert "fix ex3 first" in output, output
 
 

@@ -81,9 +81,13 @@ def test_grader_progress_at_80_columns_flags_copies_and_cuts_no_code(tmp_path: P
     assert "00-orientation.ipynb " in rows[0] and "Copy1" in rows[1], out  # the chapter's notebook, then its copy
     assert "(copy of" in out and "00-orientation.ipynb)" in out, out
     flat = " ".join(out.split())
-    assert "6 checks passed, 6 of 8 visible points so far; 1 chapter(s) not started; 1 copie(s)" in flat, out
+    assert (
+        "6 checks passed, 6 of 8 visible points so far; 1 chapter(s) not started; 1 copy of a chapter's notebook"
+        in flat
+    ), out
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("00-orientation: "))
-    step = lines[start:]
+    step = lines[start : next(i for i, line in enumerate(lines) if line.startswith("00-orientation-Copy1"))]
+    assert "is not graded: move it there" in " ".join(lines[start + len(step) :]), out
     assert all(len(line) <= 80 for line in lines), out
     assert len(step) <= 6, out  # the hint reads as a paragraph, not a column twenty lines long

@@ -206,5 +206,12 @@ def test_a_learner_error_is_an_observation():
         assert runs[1].error is not None and runs[1].error.type == "ZeroDivisionError"
         answer = _ask(session, "call", name="boom", args=[7], kwargs={})
         # ... with where in the notebook it was raised: the cell (by its grade id) and the function
-        assert answer["error"] == {"type": "ValueError", "message": "bad 7", "cell": "cell-0", "function": "boom"}
+        assert answer["error"] == {
+            "type": "ValueError",
+            "message": "bad 7",
+            "cell": "cell-0",
+            "function": "boom",
+            "caller_cell": "cell-0",
+            "caller_function": "boom",
+        }
         assert _ask(session, "call", name="missing", args=[], kwargs={})["error"]["type"] == "NameError"

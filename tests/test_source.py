@@ -93,3 +93,29 @@ def test_magics_and_top_level_await_parse_and_a_broken_cell_adds_nothing() -> No
 def test_nothing_runs_while_reading() -> None:
     program = Program.from_cells(["raise SystemExit('ran')\ndef f():\n    open('/etc/passwd')"])
     assert "open" in program.names("f")
+
+
+def test_dependencies_listed_on_the_decorator_or_router_and_classes_are_followed() -> None:
+    cells = [
+        "class Committer:\n    async def __call__(self, uow):\n        await uow.commit()",
+        "async def audit(uow):\n    yield\n    await uow.commit()",
+        "router = APIRouter(dependencies=[Depends(audit)])\n"
+        "@router.post('/orders', dependencies=[Depends(Committer)])\nasync def post_order(): ...",
+    ]
+    program = Program.from_cells(cells)
+    (route,) = program.routes()
+    assert program.route_dependencies(route) == ["audit", "Committer"]
+    assert all("commit" in program.names(name, follow=True) for name in program.route_dependencies(route))
+
+
+def test_async_with_follows_the_context_managers_methods() -> None:
+    cells = [
+        "class Tx:\n    async def __aexit__(self, *exc):\n        await self.session.commit()",
+        "async def route(tx):\n    async with tx:\n        pass",
+    ]
+    assert "commit" in Program.from_cells(cells).names("route", follow=True)
+
+
+def test_a_cell_nested_too_deeply_to_parse_is_unparsed_not_a_crash() -> None:
+    program = Program.from_cells(["x = " + "(" * 100_000 + ")" * 100_000, "1" + "+1" * 200_000])
+    assert program.unparsed == 2

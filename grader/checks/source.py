@@ -29,6 +29,9 @@ class Route:
     methods: tuple[str, ...]
     path: str
     function: str
+    # ``dependencies=[Depends(x)]`` on the route's decorator or its router: run for the route, unseen in its
+    # parameters.
+    dependencies: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -45,6 +48,8 @@ class Program:
     assignments: dict[str, ast.expr] = field(default_factory=dict)
     routers: dict[str, dict[tuple[tuple[str, ...], str], Route]] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
+    router_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    classes: dict[str, dict[str, FunctionNode]] = field(default_factory=dict)
     unparsed: int = 0
 
     @classmethod
@@ -54,7 +59,7 @@ class Program:
         for source in sources:
             try:
                 tree = ast.parse(transformer.transform_cell(source))
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, RecursionError, MemoryError):  # deep nesting is a SyntaxError to us
                 program.unparsed += 1
                 continue
             for statement in tree.body:
@@ -67,9 +72,11 @@ class Program:
             for decorator in statement.decorator_list:
                 self._add_route(decorator, statement.name)
         elif isinstance(statement, ast.ClassDef):
+            self.classes[statement.name] = {}
             for member in statement.body:
                 if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
                     self.methods.setdefault(member.name, {})[statement.name] = member
+                    self.classes[statement.name][member.name] = member
         elif isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
@@ -78,6 +85,7 @@ class Program:
                     if _called_name(statement.value) == "APIRouter":
                         self.routers[target.id] = {}
                         self.prefixes[target.id] = _prefix(statement.value)
+                        self.router_dependencies[target.id] = self._listed_dependencies(statement.value)
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             self._add_api_route(statement.value)
 
@@ -94,7 +102,11 @@ class Program:
             methods = _methods(decorator)
         else:
             return
-        self._register(owner.id, methods, _path(decorator), function)
+        self._register(owner.id, methods, _path(decorator), function, self._listed_dependencies(decorator))
+
+    def _listed_dependencies(self, call: ast.expr) -> tuple[str, ...]:
+        listed = _keyword(call, "dependencies") if isinstance(call, ast.Call) else None
+        return tuple(self._depends_in([listed])) if listed is not None else ()
 
     def _add_api_route(self, call: ast.Call) -> None:
         """``router.add_api_route("/orders", post_order, methods=["POST"])``."""
@@ -103,15 +115,28 @@ class Program:
             return
         endpoint = call.args[1] if len(call.args) > 1 else _keyword(call, "endpoint")
         if isinstance(endpoint, ast.Name):
-            self._register(func.value.id, _methods(call), _path(call), endpoint.id)
+            self._register(func.value.id, _methods(call), _path(call), endpoint.id, self._listed_dependencies(call))
 
-    def _register(self, router: str, methods: tuple[str, ...], path: str | None, function: str) -> None:
+    def _register(
+        self, router: str, methods: tuple[str, ...], path: str | None, function: str, dependencies: tuple[str, ...]
+    ) -> None:
         if path is not None:
             path = self.prefixes.get(router, "") + path
-            self.routers.setdefault(router, {})[(methods, path)] = Route(methods, path, function)
+            listed = self.router_dependencies.get(router, ()) + dependencies
+            self.routers.setdefault(router, {})[(methods, path)] = Route(methods, path, function, listed)
 
     def routes(self, router: str = "router") -> list[Route]:
         return list(self.routers.get(router, {}).values())
+
+    def route_dependencies(self, route: Route) -> list[str]:
+        """Every learner function a route depends on: through its parameters, and listed with
+        ``dependencies=[...]`` on its decorator or router; and theirs, in turn."""
+        found = self.dependencies(route.function)
+        for name in route.dependencies:
+            for each in [name, *self.dependencies(name)]:
+                if each not in found:
+                    found.append(each)
+        return found
 
     def dependencies(self, function: str) -> list[str]:
         """The learner functions a function depends on through ``Depends(...)`` in its parameters (directly,
@@ -143,8 +168,12 @@ class Program:
         it calls, raises or builds. With ``follow``, the same of the learner functions it calls, in turn,
         except those in ``skip`` (the services a route is meant to call)."""
         found: set[str] = set()
-        start = self.functions.get(function)
-        pending: list[FunctionNode] = [] if start is None else [start]
+        if function in self.functions:
+            pending: list[FunctionNode] = [self.functions[function]]
+        else:  # a class used as a dependency (``Depends(Checker)``): what calling it runs
+            pending = [
+                node for name, node in self.classes.get(function, {}).items() if name in ("__init__", "__call__")
+            ]
         visited: set[int] = set()
         while pending:
             node = pending.pop()
@@ -156,16 +185,25 @@ class Program:
                     found.add(child.id)
                 elif isinstance(child, ast.Attribute):
                     found.add(child.attr)
-                if follow and isinstance(child, ast.Call):
+                if not follow:
+                    continue
+                if isinstance(child, ast.Call):
                     pending.extend(self._callees(child, skip))
+                elif isinstance(child, ast.With | ast.AsyncWith):
+                    # ``async with x:`` runs x's __aenter__ and __aexit__, whichever class x is
+                    for method in ("__enter__", "__exit__", "__aenter__", "__aexit__"):
+                        pending.extend(self.methods.get(method, {}).values())
         return found
 
     def _callees(self, call: ast.Call, skip: Collection[str]) -> list[FunctionNode]:
-        """The learner's functions a call may run: ``f(...)`` a function, ``x.f(...)`` any class's method."""
+        """The learner's functions a call may run: ``f(...)`` a function, ``C(...)`` a class's __init__,
+        ``x.f(...)`` any class's method ``f``."""
         name = _called_name(call)
         if name is None or name in skip:
             return []
         if isinstance(call.func, ast.Name):
+            if name in self.classes:
+                return [self.classes[name][m] for m in ("__init__", "__call__") if m in self.classes[name]]
             return [self.functions[name]] if name in self.functions else []
         return list(self.methods.get(name, {}).values())
 

@@ -59,6 +59,7 @@ class SandboxSession:
         # A second process on the same databases, started for race checks only: two workers of a deployment.
         self.twin: LearnerProcess | None = None
         self.twin_starts = 0
+        self.closed = False
         # Restarts during tests start the process from this thread, which lives as long as the session:
         # bwrap's --die-with-parent follows the *thread* that started it, and a thread of a test's event
         # loop ends with that test, which killed every restarted process one test later.
@@ -158,10 +159,18 @@ class SandboxSession:
         if self.twin is not None and self.twin.alive:
             return
         if self.twin_starts > MAX_RESTARTS:
-            raise LearnerDied("the second learner process was restarted too often and is not started again")
+            raise LearnerDied(
+                "the second process your notebook runs in for race checks (two server workers) was restarted too "
+                "often and is not started again"
+            )
         self.twin_starts += 1
+        if self.closed:
+            raise LearnerDied("the submission's grading is over")
         self.twin = LearnerProcess(self.scratch, self.limits, self.isolation, self.zygote, home="twin")
         self.twin.start()
+        if self.closed:  # closed while it started: close() could not see it yet
+            self.twin.stop()
+            raise LearnerDied("the submission's grading is over")
         self._run_cells(self.twin, record=False)
 
     def _restart(self) -> None:
@@ -177,6 +186,7 @@ class SandboxSession:
         return self.process.output.text() if self.process else ""
 
     def close(self) -> None:
+        self.closed = True
         for process in (self.twin, self.process):
             if process is not None:
                 process.stop()

@@ -143,7 +143,11 @@ def counted(statement: str) -> bool:
 
 
 def writes(statement: str) -> bool:
-    return statement.lstrip().upper().startswith(WRITES)
+    """A statement that writes: INSERT, UPDATE, DELETE or REPLACE, also after a WITH clause."""
+    words = statement.lstrip().upper()
+    if words.startswith("WITH"):
+        return re.search(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", words) is not None
+    return words.startswith(WRITES)
 
 
 class WriteBarrier:
@@ -153,7 +157,8 @@ class WriteBarrier:
 
     def __init__(self, parties: int, seconds: float | None = None) -> None:
         self.parties = parties
-        self.deadline = time.monotonic() + (RACE_WAIT_SECONDS if seconds is None else seconds)
+        self.seconds = RACE_WAIT_SECONDS if seconds is None else seconds
+        self.deadline = math.inf  # counted from the first arrival: setting up a race costs it nothing
         self._arrived: set[int] = set()
         self._open = False
         self._condition = threading.Condition()
@@ -163,6 +168,8 @@ class WriteBarrier:
             if self._open or link in self._arrived:
                 return
             self._arrived.add(link)
+            if len(self._arrived) == 1:
+                self.deadline = time.monotonic() + self.seconds
             if len(self._arrived) >= self.parties:
                 self._open = True
                 self._condition.notify_all()

@@ -70,16 +70,16 @@ _cell_files: dict[str, str] = {}
 _app_errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar("app_errors", default=None)
 
 
-def raised_in(exc: BaseException) -> tuple[str | None, str | None]:
-    """The learner cell and function of the innermost frame of ``exc``'s traceback that is a cell's code:
-    where in the notebook it went wrong, whatever library code lies between."""
-    found: tuple[str | None, str | None] = (None, None)
+def learner_frames(exc: BaseException) -> list[tuple[str, str | None]]:
+    """The learner cell and function of each frame of ``exc``'s traceback that is a cell's code, outermost
+    first: where in the notebook it went wrong, whatever library code lies between."""
+    found: list[tuple[str, str | None]] = []
     trace = exc.__traceback__
     while trace is not None:
         code = trace.tb_frame.f_code
         cell = _cell_files.get(code.co_filename)
         if cell is not None:
-            found = (cell, None if code.co_name == "<module>" else code.co_name)
+            found.append((cell, None if code.co_name == "<module>" else code.co_name))
         trace = trace.tb_next
     return found
 
@@ -87,8 +87,16 @@ def raised_in(exc: BaseException) -> tuple[str | None, str | None]:
 def error_info(exc: BaseException) -> dict[str, Any]:
     """An exception as plain data. Its text is the learner's and may end up in their feedback, so it
     is kept short: a long message is a way to smuggle out what a probe looked like."""
-    cell, function = raised_in(exc)
-    return {"type": type(exc).__name__[:100], "message": str(exc)[:MAX_ERROR_TEXT], "cell": cell, "function": function}
+    frames = learner_frames(exc)
+    (caller_cell, caller_function), (cell, function) = (frames[0], frames[-1]) if frames else ((None, None),) * 2
+    return {
+        "type": type(exc).__name__[:100],
+        "message": str(exc)[:MAX_ERROR_TEXT],
+        "cell": cell,
+        "function": function,
+        "caller_cell": caller_cell,
+        "caller_function": caller_function,
+    }
 
 
 class _Recorded:

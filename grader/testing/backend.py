@@ -51,7 +51,7 @@ def _reverse_unordered_selects(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA database_list")
         path = next((str(row[2]) for row in cursor.fetchall() if row[1] == "main"), "")
-        if path and any(path.startswith(folder) for folder in _CHECK_FOLDERS):
+        if path and any(os.path.realpath(path).startswith(folder) for folder in _CHECK_FOLDERS):
             cursor.execute("PRAGMA reverse_unordered_selects=ON")
     except Exception:  # the learner's own connection must never fail because of a check's nicety
         pass
@@ -77,7 +77,7 @@ class KernelBackend:
         self._tmp = tempfile.TemporaryDirectory(prefix="workbook-check-")
         self.db_dir = Path(self._tmp.name)
         _listen_for_check_databases()
-        _CHECK_FOLDERS.add(str(self.db_dir.resolve()) + os.sep)
+        _CHECK_FOLDERS.add(os.path.realpath(self.db_dir) + os.sep)
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         return await self.runtime.handle({"op": op, "args": args})
@@ -96,5 +96,5 @@ class KernelBackend:
         return [source for source in history if isinstance(source, str)]
 
     def close(self) -> None:
-        _CHECK_FOLDERS.discard(str(self.db_dir.resolve()) + os.sep)
+        _CHECK_FOLDERS.discard(os.path.realpath(self.db_dir) + os.sep)
         self._tmp.cleanup()

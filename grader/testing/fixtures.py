@@ -77,10 +77,19 @@ class Learner:
         """The probe run twice at the same moment, with each side's arguments: in this process and in the
         twin during grading (as two workers of a deployment would), in the kernel twice for a self-check."""
         first, second = sides
+        twin = Learner(self.backend.twin())
+        await twin.defined()  # the twin is started (its cells replayed) before the race, not during it
         with self.racing():
-            return list(
-                await asyncio.gather(self.probe(probe, **first), Learner(self.backend.twin()).probe(probe, **second))
+            found = await asyncio.gather(
+                self.probe(probe, **first), twin.probe(probe, **second), return_exceptions=True
             )
+        # A side whose process died is that side's observation; the other side has finished either way.
+        return [
+            side
+            if isinstance(side, Observation)
+            else Observation(error=ErrorInfo(type=type(side).__name__, message=str(side)))
+            for side in found
+        ]
 
     def program(self) -> Program:
         """The learner's cells read as source, in this process: for rules about who does what in the code."""

@@ -155,6 +155,7 @@ class GraderPlugin:
             default = Visibility.HIDDEN
         return Visibility(_marker_arg(item, "visibility", default))
 
+    @pytest.hookimpl(tryfirst=True)  # before the fixtures' requests: they belong to this check
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self.trail.clear()  # what the learner's code raised is noted per check
 

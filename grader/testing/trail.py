@@ -115,10 +115,16 @@ def blame(trail: Trail, exercise: str, message: str) -> str:
         other = exercise_of(seen.error.cell)
         if other is not None and other != exercise and _a_bug(seen):
             during = f" while answering {seen.request}" if seen.request else ""
-            return (
-                f"This check uses the code of exercise {other}, which raised {seen.error.type}: "
-                f"{seen.error.message} {_where(seen.error)}{during}: fix {other} first."
-            )
+            raised = f"exercise {other}, which raised {seen.error.type}: {seen.error.message} {_where(seen.error)}"
+            caller = exercise_of(seen.error.caller_cell)
+            if caller == exercise and seen.error.caller_function:
+                # This exercise's code called the other's: the bug may be in what it was given.
+                return (
+                    f"Your `{seen.error.caller_function}` (exercise {exercise}) called the code of {raised}{during}. "
+                    f"If {other}'s own checks fail, fix {other} first; if they pass, look at what "
+                    f"`{seen.error.caller_function}` gives it."
+                )
+            return f"This check uses the code of {raised}{during}: fix {other} first."
     for seen in trail.raised:
         if seen.request and seen.error.type not in message:
             where = _where(seen.error)

@@ -478,12 +478,13 @@ class Shop:
             f"The app could not be built to list its routes: {observed.describe_error()}.",
             "Run every cell above the check, in order: create_app needs `validation_error_handler` and `router`.",
         )
-        return [{**route, "builds": self._builds(route)} for route in observed.value]
+        program = self.learner.program()
+        return [{**route, "builds": self._builds(program, route)} for route in observed.value]
 
-    def _builds(self, route: dict[str, Any]) -> list[str]:
+    @staticmethod
+    def _builds(program: Any, route: dict[str, Any]) -> list[str]:
         """The Response classes a route's function refers to, read from the submitted source (the route found
         by its method and path where the source declares it, else by the function's name)."""
-        program = self.learner.program()
         declared = {
             f"{method} {found.path}": found.function
             for router in program.routers

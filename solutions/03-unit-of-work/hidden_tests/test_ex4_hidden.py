@@ -21,11 +21,11 @@ def commits_in_routes(program):
     found = []
     routes = program.routes("router")
     for route in routes:
-        parts = [("route", route.function)] + [("dependency", name) for name in program.dependencies(route.function)]
+        parts = [("route", route.function)] + [("dependency", name) for name in program.route_dependencies(route)]
         for kind, name in parts:
             if "commit" in program.names(name, follow=True, skip=SERVICES):
                 found.append({"route": route.label, "kind": kind, "name": name})
-    return {"routes": [route.label for route in routes], "found": found}
+    return {"routes": [route.label for route in routes], "found": found, "unparsed": program.unparsed}
 
 
 @pytest.mark.points(1)
@@ -53,7 +53,12 @@ async def test_no_commit_in_routes_or_dependencies(learner):
     observed = commits_in_routes(learner.program())
     expect(
         "POST /orders" in observed["routes"],
-        f"`router` has no POST /orders route (it has {observed['routes']}).",
+        f"`router` has no POST /orders route (it has {observed['routes']})"
+        + (
+            f"; {observed['unparsed']} cell(s) could not be read: fix their syntax errors first."
+            if observed["unparsed"]
+            else "."
+        ),
         "`@router.post('/orders', status_code=201)` on the route that calls place_order.",
     )
     for found in observed["found"]:
