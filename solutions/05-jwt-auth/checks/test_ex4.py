@@ -218,7 +218,7 @@ NOTHING_TO_WAIT_FOR = 0.02
 
 
 @pytest.mark.points(1)
-async def test_hashing_runs_off_the_event_loop(client, tables, shop):
+async def test_hashing_runs_off_the_event_loop(full_cost_hashing, client, tables, shop):
     """while register_customer and authenticate hash a password, the app answers other requests"""
     await shop.seed(with_orders=False, login=(1,))
     ada = {"email": "ada@example.com", "password": shop.PASSWORDS[1]}
