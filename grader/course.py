@@ -16,6 +16,14 @@ HIDDEN_TESTS = "hidden_tests"
 CHAPTER_FIXTURES = "fixtures.py"
 
 
+def exercise_of(grade_id: str | None) -> str | None:
+    """The exercise a cell belongs to, by the course's grade ids: ``ex3-solution`` -> ``ex3``; provided
+    cells (``cell-03-...``) belong to none."""
+    if grade_id is None or not grade_id.startswith("ex"):
+        return None
+    return grade_id.split("-", 1)[0]
+
+
 class Chapter(BaseModel):
     """One assignment: ``<source>/<id>/<id>.ipynb`` with ``checks/`` and ``hidden_tests/`` beside it."""
 

@@ -170,16 +170,17 @@ def next_steps(rows: list[ChapterProgress]) -> list[Text]:
     broken notebook, why. Code in a hint is folded at the terminal's edge, never cut."""
     steps = []
     for row in rows:
-        if row.copy_of is not None and row.status != "not started":
-            steps.append(
-                Text(
-                    f"{row.notebook.name}: a copy; nbgrader collects {row.copy_of.name}, so work here is not "
-                    "graded: move it there.",
-                    style="yellow",
+        if row.copy_of is not None:
+            if row.status != "not started":
+                steps.append(
+                    Text(
+                        f"{row.notebook.name}: a copy; nbgrader collects {row.copy_of.name}, so work here is not "
+                        "graded: move it there.",
+                        style="yellow",
+                    )
                 )
-            )
             continue
-        if row.copy_of is not None or row.status == "not started":
+        if row.status == "not started":
             continue
         done = row.status == "checked" and row.passed == row.checks
         style = "red" if row.status == "error" else "green" if done else ""

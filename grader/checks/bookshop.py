@@ -12,8 +12,8 @@ Two sides, as in ``grader.checks.clock``:
   which write them with the grader's own connection, ``hash_of``, the verdict helpers
   ``service_answer`` and ``expect_flat``, and ``race``, which runs a probe's two sides at once;
 - **the learner's process**: ``create_tables_probe`` is a probe (its source is sent there and run), and
-  ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``,
-  ``close_session``, ``dispose_engines``, ``race_side`` and ``checkpoint`` are imported there by probes
+  ``create_tables``, ``auth_settings``, ``bare_app``, ``describe_alias``, ``close_session``,
+  ``dispose_engines``, ``race_side``, ``checkpoint`` and ``cheap_password_hash`` are imported there by probes
   (``from grader.checks.bookshop import create_tables``), since a probe is compiled alone and shares
   nothing with the module it was written in. They return plain data or objects the probe turns into
   plain data; no verdict is computed in the learner's process. Rules about the code itself (who commits,
@@ -121,14 +121,19 @@ def fill(db: Any, authors=(), books=()) -> None:
         connection.close()
 
 
-@cache
-def hash_of(password: str) -> str:
-    """An argon2id hash made by the grader, computed once per password, at argon2's lowest cost: the
-    learner's code verifies it with the cost written in it (about 1 ms instead of 130)."""
+def cheap_password_hash() -> Any:
+    """pwdlib's argon2id at its lowest cost (about 1 ms a hash instead of 130): for checks that do not grade
+    what a hash costs. A hash made with it is verified, by any argon2 hasher, at the cost written in it."""
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
 
-    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)).hash(password)
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+
+@cache
+def hash_of(password: str) -> str:
+    """An argon2id hash made by the grader, computed once per password (``cheap_password_hash``)."""
+    return cheap_password_hash().hash(password)
 
 
 def book_json(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -43,13 +43,11 @@ class Program:
     """The functions, module-level assignments and routes of a program made of notebook cells."""
 
     functions: dict[str, FunctionNode] = field(default_factory=dict)
-    # Methods by their bare name: ``x.finish()`` may be any class's ``finish``, so following a call goes into each.
-    methods: dict[str, dict[str, FunctionNode]] = field(default_factory=dict)
     assignments: dict[str, ast.expr] = field(default_factory=dict)
     routers: dict[str, dict[tuple[tuple[str, ...], str], Route]] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     router_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    classes: dict[str, dict[str, FunctionNode]] = field(default_factory=dict)
+    classes: dict[str, dict[str, FunctionNode]] = field(default_factory=dict)  # class -> its methods by name
     unparsed: int = 0
 
     @classmethod
@@ -75,7 +73,6 @@ class Program:
             self.classes[statement.name] = {}
             for member in statement.body:
                 if isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef):
-                    self.methods.setdefault(member.name, {})[statement.name] = member
                     self.classes[statement.name][member.name] = member
         elif isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None:
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
@@ -192,7 +189,7 @@ class Program:
                 elif isinstance(child, ast.With | ast.AsyncWith):
                     # ``async with x:`` runs x's __aenter__ and __aexit__, whichever class x is
                     for method in ("__enter__", "__exit__", "__aenter__", "__aexit__"):
-                        pending.extend(self.methods.get(method, {}).values())
+                        pending.extend(self._methods_named(method))
         return found
 
     def _callees(self, call: ast.Call, skip: Collection[str]) -> list[FunctionNode]:
@@ -205,7 +202,11 @@ class Program:
             if name in self.classes:
                 return [self.classes[name][m] for m in ("__init__", "__call__") if m in self.classes[name]]
             return [self.functions[name]] if name in self.functions else []
-        return list(self.methods.get(name, {}).values())
+        return self._methods_named(name)
+
+    def _methods_named(self, name: str) -> list[FunctionNode]:
+        """Every class's method ``name``: ``x.finish()`` may be any class's ``finish``, so a call follows each."""
+        return [methods[name] for methods in self.classes.values() if name in methods]
 
 
 def _body_nodes(node: FunctionNode) -> Iterator[ast.AST]:

@@ -133,27 +133,19 @@ class SandboxSession:
             if cell.index > after and cell.index not in self.runs:
                 self.runs[cell.index] = CellRun(index=cell.index, grade_id=cell.grade_id, ok=False)
 
-    async def running(self) -> None:
-        """If an earlier request killed the process, start it again (its cells replayed)."""
-        if self.process is None or not self.process.alive:
-            await asyncio.wrap_future(self._starter.submit(self._restart))
+    async def ready(self, twin: bool = False) -> LearnerProcess:
+        """The process a request goes to, running: the first one, restarted (its cells replayed) if an earlier
+        request killed it; or the twin, started on first use and again if a request killed it."""
+        process = self.twin if twin else self.process
+        if process is None or not process.alive:
+            await asyncio.wrap_future(self._starter.submit(self._start_twin if twin else self._restart))
+        process = self.twin if twin else self.process
+        assert process is not None
+        return process
 
-    async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def request(self, op: str, args: dict[str, Any], twin: bool = False) -> dict[str, Any]:
         """A test's request, to a running process."""
-        await self.running()
-        assert self.process is not None
-        return await self.process.arequest(op, args)
-
-    async def twin_running(self) -> None:
-        """Start the twin process (its cells replayed) on first use, and again if a request killed it."""
-        if self.twin is None or not self.twin.alive:
-            await asyncio.wrap_future(self._starter.submit(self._start_twin))
-
-    async def twin_request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        """A test's request, to the twin process."""
-        await self.twin_running()
-        assert self.twin is not None
-        return await self.twin.arequest(op, args)
+        return await (await self.ready(twin)).arequest(op, args)
 
     def _start_twin(self) -> None:
         if self.twin is not None and self.twin.alive:
@@ -227,12 +219,10 @@ class SandboxBackend:
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         bridge = self.session.bridge
-        # What replayed cells send is not this request's.
-        await (self.session.twin_running() if self.is_twin else self.session.running())
+        process = await self.session.ready(self.is_twin)  # before the mark: what replayed cells send is not ours
         mark = bridge.mark()
         try:
-            send = self.session.twin_request if self.is_twin else self.session.request
-            answer = await send(op, args)
+            answer = await process.arequest(op, args)
             answer["statements"] = bridge.since(mark)
             answer["open_transactions"] = bridge.open_transactions_since(mark)
         finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from grader.course import exercise_of
 from grader.models import LateInfo, Status, SubmissionResult, Visibility
 from grader.pipeline.write import atomic_write, read_results
 from grader.report.feedback import feedback_path
@@ -183,7 +184,7 @@ def cell_error_rows(results: list[SubmissionResult]) -> list[CellErrorRow]:
         CellErrorRow(
             assignment=a,
             cell=c,
-            exercise=c.split("-", 1)[0] if c.startswith("ex") else "",
+            exercise=exercise_of(c) or "",
             error=e,
             count=len(who),
             students=sorted(who),

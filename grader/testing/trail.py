@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from grader.course import exercise_of
 from grader.models import ErrorInfo
 from grader.testing.backend import Backend
 
@@ -61,13 +62,6 @@ class TracedBackend:
 
     def racing(self) -> AbstractContextManager[None]:
         return self.backend.racing()
-
-
-def exercise_of(cell: str | None) -> str | None:
-    """``ex3-solution`` -> ``ex3``; provided cells belong to no exercise."""
-    if cell is None or not cell.startswith("ex"):
-        return None
-    return cell.split("-", 1)[0]
 
 
 def _where(error: ErrorInfo) -> str:

@@ -285,7 +285,8 @@ async def cheap_hashing_probe(ns, on):
     """Probe: put argon2id at its lowest cost in place of the notebook's ``password_hash`` (``on``), or the
     learner's own back. The cheap one carries the learner's, so nothing is added to the namespace."""
     from pwdlib import PasswordHash
-    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from grader.checks.bookshop import cheap_password_hash
 
     current = ns.get("password_hash")
     if not on:
@@ -293,7 +294,7 @@ async def cheap_hashing_probe(ns, on):
             ns["password_hash"] = current.grader_replaced
         return None
     if isinstance(current, PasswordHash) and not hasattr(current, "grader_replaced"):
-        cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+        cheap = cheap_password_hash()
         cheap.grader_replaced = current
         ns["password_hash"] = cheap
     return None
