@@ -110,10 +110,12 @@ def check(
     if result.status is Status.ERROR:
         console.print(f"[red]error:[/red] {escape(result.extra_data.message)}")
         raise typer.Exit(2)
+    from grader.history import FailureHistory, default_path
     from grader.report.views import feedback_view
     from grader.report_terminal import print_feedback
 
-    print_feedback(feedback_view(result), Console())
+    revealed = FailureHistory(default_path()).revealed(str(notebook.resolve()), result.tests)
+    print_feedback(feedback_view(result, revealed=revealed), Console())
     raise typer.Exit(0 if result.score == result.max_score else 1)
 
 
@@ -325,6 +327,7 @@ def progress(
     isolation: IsolationOption = IsolationMode.AVAILABLE,
 ) -> None:
     """Show every chapter's visible checks passed and points so far."""
+    from grader.history import FailureHistory, default_path
     from grader.progress import next_steps, progress_table
     from grader.progress import progress as learner_progress
 
@@ -340,6 +343,7 @@ def progress(
                 slot.isolation,
                 on_chapter=lambda row: status.update(f"checked {row.chapter}"),
                 slot=slot,
+                history=FailureHistory(default_path()),
             )
         finally:
             slot.close()

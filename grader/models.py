@@ -75,6 +75,7 @@ class TestOutcome(BaseModel):
     passed: bool
     message: str = ""
     hint: str = ""
+    answer: str = ""  # the hint's key line, shown once the check has failed before
 
 
 class TestResult(BaseModel):

@@ -15,12 +15,16 @@ from rich.console import Console
 from grader.checks import CheckFailure
 from grader.course import HIDDEN_TESTS, Chapter, Course
 from grader.errors import CourseError
+from grader.history import FailureHistory
 from grader.models import TestOutcome, TestResult
 from grader.pipeline.run_tests import run_tests
 from grader.pipeline.score import to_test_result
 from grader.report.views import split_output
 from grader.report_terminal import print_results
 from grader.testing.backend import KernelBackend
+
+# What this kernel's checks failed so far: a check failing again shows its key line.
+KERNEL_HISTORY = FailureHistory()
 
 
 class ChecksFailed(CheckFailure):
@@ -95,6 +99,6 @@ def check(exercise: str, *, hidden: bool = False, chapter_dir: Path | str | None
     tests = [to_test_result(i, o) for i, o in enumerate(outcomes, start=1)]
     passed = sum(t.status == "passed" for t in tests)
     title = f"{exercise}: {passed} of {len(tests)} checks passed" + (" (hidden)" if hidden else "")
-    print_results(title, tests, Console())
+    print_results(title, tests, Console(), revealed=KERNEL_HISTORY.revealed(str(directory), tests))
     if passed < len(tests):
         raise ChecksFailed(failure_summary(tests))

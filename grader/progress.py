@@ -7,7 +7,7 @@ answer cells are all as released is "not started" and costs nothing to report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import nbformat
@@ -19,9 +19,10 @@ from rich.text import Text
 
 from grader.course import Course
 from grader.grade import grade_submission
+from grader.history import FailureHistory
 from grader.models import Status, Submission, SubmissionResult
 from grader.pipeline.discover import discover
-from grader.report.views import split_output
+from grader.report.views import answer_of, check_key, split_output
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.slots import Slot
@@ -68,15 +69,20 @@ def untouched(path: Path) -> bool:
         return False
 
 
-def _next_step(result: SubmissionResult) -> str:
+def _next_step(result: SubmissionResult, revealed: Collection[str]) -> str:
     failed = next((t for t in result.tests if t.status == "failed"), None)
     if failed is None:
         return "all visible checks pass"
     message, hint = split_output(failed)
-    return f"{failed.name}: {hint or message}"
+    step = f"{failed.name}: {hint or message}"
+    if (answer := answer_of(failed)) and check_key(failed) in revealed:
+        step += f" Key line: {answer}"
+    return step
 
 
-def chapter_progress(result: SubmissionResult, submission: Submission) -> ChapterProgress:
+def chapter_progress(
+    result: SubmissionResult, submission: Submission, revealed: Collection[str] = ()
+) -> ChapterProgress:
     if result.status is Status.ERROR:
         return ChapterProgress(
             chapter=submission.assignment or "?", notebook=submission.path, status="error", next_step=result.output
@@ -89,7 +95,7 @@ def chapter_progress(result: SubmissionResult, submission: Submission) -> Chapte
         checks=len(result.tests),
         score=result.score,
         max_score=result.max_score,
-        next_step=_next_step(result),
+        next_step=_next_step(result, revealed),
     )
 
 
@@ -100,8 +106,10 @@ def progress(
     isolation: Isolation,
     on_chapter: Callable[[ChapterProgress], None] | None = None,
     slot: Slot | None = None,
+    history: FailureHistory | None = None,
 ) -> list[ChapterProgress]:
-    """Each chapter's visible checks; with a warm ``slot``, every learner process is forked from its zygote."""
+    """Each chapter's visible checks; with a warm ``slot``, every learner process is forked from its zygote.
+    With a ``history``, a first failing check that failed before shows its key line."""
     rows = []
     for submission in sorted(discover([folder], course), key=lambda s: (s.assignment or "", str(s.path))):
         if submission.error is None and untouched(submission.path):
@@ -113,7 +121,8 @@ def progress(
             )
             if slot:
                 slot.after(result)
-            row = chapter_progress(result, submission)
+            revealed = history.revealed(str(submission.path.resolve()), result.tests) if history else set()
+            row = chapter_progress(result, submission, revealed)
         rows.append(row)
         if on_chapter:
             on_chapter(row)

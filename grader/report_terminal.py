@@ -6,12 +6,17 @@ counted until the due date (see ``grader.report.views``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from grader.models import TestResult
 from grader.report.views import CheckView, ExerciseView, FeedbackView, exercise_views
+
+# A hint nudges before it tells (``grader.authoring.hints``): the key line waits for a second failure.
+KEY_LINE_LATER = "Still failing after another try? The next run shows the key line."
 
 
 def _advice(check: CheckView) -> Text:
@@ -20,6 +25,10 @@ def _advice(check: CheckView) -> Text:
     text = Text(check.message)
     if check.hint:
         text.append(f"\nHint: {check.hint}", style="dim")
+    if check.answer and check.reveal:
+        text.append(f"\nKey line: {check.answer}", style="cyan")
+    elif check.answer:
+        text.append(f"\n{KEY_LINE_LATER}", style="dim italic")
     return text
 
 
@@ -43,9 +52,10 @@ def exercise_table(title: str, exercise: ExerciseView) -> Table:
     return table
 
 
-def results_table(title: str, tests: list[TestResult]) -> Table | Group:
-    """One table per exercise when the tests span several, else one table titled ``title``."""
-    exercises = exercise_views(tests, due_passed=False)
+def results_table(title: str, tests: list[TestResult], revealed: Collection[str] = ()) -> Table | Group:
+    """One table per exercise when the tests span several, else one table titled ``title``; the checks in
+    ``revealed`` (``check_key``) failed before, so their key lines are shown."""
+    exercises = exercise_views(tests, due_passed=False, revealed=revealed)
     if len(exercises) == 1:
         return exercise_table(title, exercises[0])
     return Group(Text(title, style="bold"), *(_titled(e) for e in exercises))
@@ -56,8 +66,10 @@ def _titled(exercise: ExerciseView) -> Table:
     return exercise_table(title + f"{exercise.score:g}/{exercise.max_score:g} points", exercise)
 
 
-def print_results(title: str, tests: list[TestResult], console: Console | None = None) -> None:
-    (console or Console()).print(results_table(title, tests))
+def print_results(
+    title: str, tests: list[TestResult], console: Console | None = None, revealed: Collection[str] = ()
+) -> None:
+    (console or Console()).print(results_table(title, tests, revealed))
 
 
 def print_feedback(view: FeedbackView, console: Console | None = None) -> None:

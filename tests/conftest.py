@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 
 import pytest
 from support import ROOT, GradeFolder, chapter_ids, grade_cli, read_grade_folder
 
 from grader.course import Course
+from grader.history import STATE_DIR_ENV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The ``grader check`` runs of the tests keep their failed-check history away from the user's."""
+    os.environ[STATE_DIR_ENV] = tempfile.mkdtemp(prefix="grader-state-")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,7 +22,8 @@ def to_test_result(number: int, outcome: TestOutcome) -> TestResult:
         output=test_output(outcome),
         visibility=outcome.visibility,
         tags=[outcome.exercise] if outcome.exercise else [],
-        extra_data={"nodeid": outcome.nodeid.rsplit("::", 1)[-1], "hint": outcome.hint},
+        extra_data={"nodeid": outcome.nodeid.rsplit("::", 1)[-1], "hint": outcome.hint}
+        | ({"answer": outcome.answer} if outcome.answer else {}),
     )
 
 

@@ -13,6 +13,7 @@ Visibility (per check, Gradescope's values):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -29,6 +30,9 @@ class CheckView(BaseModel):
     max_score: float
     message: str = ""
     hint: str = ""
+    answer: str = ""  # the hint's key line
+    # Whether the key line is shown unfolded: once this check has failed before (``grader.history``).
+    reveal: bool = False
     hidden: bool = False
 
 
@@ -115,7 +119,17 @@ def is_withheld(test: TestResult, due_passed: bool) -> bool:
     return test.visibility is Visibility.AFTER_DUE_DATE and not due_passed
 
 
-def check_view(test: TestResult) -> CheckView:
+def check_key(test: TestResult) -> str:
+    """What tells one check from another across runs: its test function's name."""
+    return str(test.extra_data.get("nodeid") or test.name)
+
+
+def answer_of(test: TestResult) -> str:
+    """A failed check's key line (empty when its hint has one level)."""
+    return "" if test.status == "passed" else str(test.extra_data.get("answer") or "")
+
+
+def check_view(test: TestResult, revealed: Collection[str] = ()) -> CheckView:
     passed = test.status == "passed"
     message, hint = ("", "") if passed else split_output(test)
     return CheckView(
@@ -125,12 +139,15 @@ def check_view(test: TestResult) -> CheckView:
         max_score=test.max_score,
         message=message,
         hint=hint,
+        answer=answer_of(test),
+        reveal=check_key(test) in revealed,
         hidden=test.visibility is Visibility.HIDDEN,
     )
 
 
-def exercise_views(tests: list[TestResult], due_passed: bool) -> list[ExerciseView]:
-    """Checks grouped by exercise, in the order the tests ran; withheld checks are only counted."""
+def exercise_views(tests: list[TestResult], due_passed: bool, revealed: Collection[str] = ()) -> list[ExerciseView]:
+    """Checks grouped by exercise, in the order the tests ran; withheld checks are only counted. The checks
+    keyed (``check_key``) in ``revealed`` failed before: their key lines are shown."""
     exercises: dict[str, ExerciseView] = {}
     for test in tests:
         exercise_id = test.tags[0] if test.tags else ""
@@ -139,7 +156,7 @@ def exercise_views(tests: list[TestResult], due_passed: bool) -> list[ExerciseVi
             view.withheld += 1
             view.withheld_points = round(view.withheld_points + test.max_score, 4)
         else:
-            view.checks.append(check_view(test))
+            view.checks.append(check_view(test, revealed))
     return list(exercises.values())
 
 
@@ -149,7 +166,9 @@ def _cell_error(run: CellRun) -> str:
     return f"cell {run.grade_id or run.index} raised {run.error.type}{detail}"
 
 
-def feedback_view(result: SubmissionResult, now: datetime | None = None) -> FeedbackView:
+def feedback_view(
+    result: SubmissionResult, now: datetime | None = None, revealed: Collection[str] = ()
+) -> FeedbackView:
     extra = result.extra_data
     due_passed = due_has_passed(extra.late, now)
     errors = [_cell_error(run) for run in extra.cells if run.error is not None]
@@ -158,7 +177,7 @@ def feedback_view(result: SubmissionResult, now: datetime | None = None) -> Feed
         assignment=extra.assignment,
         status=extra.status,
         message=extra.message,
-        exercises=exercise_views(result.tests, due_passed),
+        exercises=exercise_views(result.tests, due_passed, revealed),
         late=extra.late,
         due_passed=due_passed,
         cell_errors=errors,

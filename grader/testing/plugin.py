@@ -93,29 +93,31 @@ def clean_message(text: str, hidden: list[str]) -> str:
     return text
 
 
-def _verdict(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str]:
-    """Message and hint for a failure, built so that no line of test code reaches the learner."""
+def _verdict(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[str, str, str]:
+    """Message, hint and key line for a failure, built so that no line of test code reaches the learner."""
     if excinfo is None:
-        return "", ""
+        return "", "", ""
     exc = excinfo.value
     if isinstance(exc, CheckFailure):
-        return exc.message, exc.hint
+        return exc.message, exc.hint, exc.answer
     if isinstance(exc, LearnerTimeout):
         return (
             f"Your code did not answer: {exc}.",
             "Look for a loop that never ends, or blocking calls (time.sleep, requests) inside async code.",
+            "",
         )
     if isinstance(exc, LearnerDied):
         return (
             f"Your code stopped the process it runs in: {exc}.",
             "Check for code that exhausts memory, exits the interpreter, or kills processes.",
+            "",
         )
     if isinstance(exc, AssertionError):
         first = str(exc).split("\n", 1)[0].strip()
-        return (first if first and not first.startswith("assert ") else "A check failed."), ""
+        return (first if first and not first.startswith("assert ") else "A check failed."), "", ""
     if isinstance(exc, httpx.TransportError):
-        return str(exc), ""
-    return f"The check could not run against your code: {type(exc).__name__}: {exc}", ""
+        return str(exc), "", ""
+    return f"The check could not run against your code: {type(exc).__name__}: {exc}", "", ""
 
 
 class GraderPlugin:
@@ -166,10 +168,10 @@ class GraderPlugin:
         failed = report.failed or (report.when == "setup" and report.skipped)
         if report.when != "call" and not failed:
             return
-        message, hint = _verdict(call.excinfo if failed else None)
+        message, hint, answer = _verdict(call.excinfo if failed else None)
         if failed and (blamed := blame(self.trail, str(_marker_arg(item, "exercise", "")), message)):
             message = f"{message}\n{blamed}"
-        message, hint = (clean_message(text, self.hidden_text) for text in (message, hint))
+        message, hint, answer = (clean_message(text, self.hidden_text) for text in (message, hint, answer))
         if report.skipped and report.when == "setup":
             message = message or "This check was skipped."
         previous = self.outcomes.get(item.nodeid)
@@ -184,6 +186,7 @@ class GraderPlugin:
             passed=not failed,
             message=message,
             hint=hint,
+            answer=answer,
         )
 
     # -- fixtures ---------------------------------------------------------------------
