@@ -221,7 +221,8 @@ def assert_diagnosed(
     report = "\n".join(f"{name}: {outcomes[name].output}" for name in sorted(failed))
     assert failed == set(failing), f"expected exactly {sorted(failing)} to fail, got:\n{report}"
     for name, fragments in messages.items():
-        explanation = outcomes[name].output
+        # What the learner is told: at the first failure, and the hint's key line at the next one.
+        explanation = outcomes[name].output + "\nKey line: " + str(outcomes[name].extra_data.get("answer") or "")
         for fragment in fragments:
             assert fragment in explanation, f"{name} should say {fragment!r}, said:\n{explanation}"
 
