@@ -179,11 +179,12 @@ def expect_flat(
     sizes: tuple[str, str],
     where: str = "",
     shown: tuple[int, int] = (5, 110),
+    answer: str = "",
 ) -> None:
     """The statements one request or call sent with little data (``small``) and with much (``large``) are as
-    many, and at most ``budget``. ``sizes`` names the two amounts of data for the message ("5 authors",
-    "200"), ``where`` follows the first in the message of a count that grows; ``shown`` is how many
-    statements the message quotes, and how many characters of each."""
+    many, and at most ``budget``; ``hint`` and ``answer`` are the two levels of the hint. ``sizes`` names the
+    two amounts of data for the message ("5 authors", "200"), ``where`` follows the first in the message of a
+    count that grows; ``shown`` is how many statements the message quotes, and how many characters of each."""
     small = [" ".join(statement.split()) for statement in small]
     large = [" ".join(statement.split()) for statement in large]
     few, many = sizes
@@ -194,6 +195,7 @@ def expect_flat(
             f"{label} sent {len(small)} statements with {few}{where} and {len(large)} with {many}: the count grows "
             f"with the data, an N+1. Sent {times} times: {statement[:160]}",
             hint,
+            answer,
         )
     count, width = shown
     expect(
@@ -201,6 +203,7 @@ def expect_flat(
         f"{label} sent {len(small)} statements with {few} and with {many}: the budget is {budget}. "
         "Statements: " + " | ".join(statement[:width] for statement in small[:count]),
         hint,
+        answer,
     )
 
 
