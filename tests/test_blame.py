@@ -9,7 +9,7 @@ named too, with the request it broke.
 from __future__ import annotations
 
 import pytest
-from support import edited_cell, failed_outputs, graded_mistakes
+from support import edited_cell, failed_outputs, graded_mistakes, solution_cell
 
 from grader.models import SubmissionResult
 
@@ -38,6 +38,10 @@ CASES = {
             ),
         )
     },
+    # ex3's cell never ends: it is skipped after the cell time-out, and what it defines does not exist.
+    "endless loop in ex3's cell": {
+        "ex3-solution": solution_cell(CHAPTER, "ex3-solution") + "\n\nwhile True:\n    pass\n",
+    },
 }
 
 
@@ -59,3 +63,19 @@ def test_a_500_names_the_exception_from_the_learners_code(graded: dict[str, Subm
     output = failed_outputs(graded[case])[ROUTE_CHECK]
     assert "Your app raised AttributeError:" in output and "of exercise ex4 while answering GET /authors/" in output
     assert "fix ex" not in output  # its own exercise: nothing earlier to blame
+
+
+@pytest.mark.parametrize("case", ["endless loop in ex3's cell"])
+def test_a_cell_time_out_is_reported_on_its_exercise(graded: dict[str, SubmissionResult], case: str) -> None:
+    outputs = failed_outputs(graded[case])
+    own = [name for name, test in _by_exercise(graded[case]).items() if test == "ex3"]
+    assert own and all(name in outputs for name in own), "every check of ex3 fails"
+    for name in own:
+        assert "Your cell ex3-solution did not finish (no answer within" in outputs[name], outputs[name]
+        assert "look for a loop that never ends" in outputs[name]
+    later = outputs[ROUTE_CHECK]  # ex4's route calls ex3's get_author, which was never defined
+    assert "Exercise ex3's cell ex3-solution did not finish" in later and "fix ex3 first" in later, later
+
+
+def _by_exercise(result: SubmissionResult) -> dict[str, str]:
+    return {test.extra_data["nodeid"].rsplit("::", 1)[-1]: test.tags[0] for test in result.tests if test.tags}

@@ -217,6 +217,9 @@ class SandboxBackend:
         # The submitted cells, read in the grading process: a cell skipped for looping forever did not run.
         return [cell.source for cell in self.session.cells if cell.index not in self.session.skipped]
 
+    def stopped_cells(self) -> list[CellRun]:
+        return [self.session.runs[index] for index in sorted(self.session.skipped) if index in self.session.runs]
+
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         bridge = self.session.bridge
         process = await self.session.ready(self.is_twin)  # before the mark: what replayed cells send is not ours

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader.models import CellRun
 from grader.sandbox.runtime import LearnerRuntime
 
 
@@ -27,6 +28,10 @@ class Backend(Protocol):
 
     def sources(self) -> list[str]:
         """The code cells the learner's process ran, in order: what structural checks read."""
+        ...
+
+    def stopped_cells(self) -> list[CellRun]:
+        """Cells that stopped the learner's process (no answer in time, memory) and were skipped after it."""
         ...
 
     def twin(self) -> Backend:
@@ -89,6 +94,9 @@ class KernelBackend:
 
     def racing(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+    def stopped_cells(self) -> list[CellRun]:
+        return []  # a kernel's cell that never ends never reaches check()
 
     def sources(self) -> list[str]:
         # IPython's input history, oldest first: a cell run again after an edit comes later and wins.

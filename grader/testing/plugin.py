@@ -22,7 +22,7 @@ from grader.models import TestOutcome, Visibility
 from grader.sandbox.process import LearnerDied, LearnerTimeout
 from grader.testing.backend import Backend
 from grader.testing.fixtures import Database, Learner, LearnerTransport, StatementLog, probe_source
-from grader.testing.trail import TracedBackend, Trail, blame
+from grader.testing.trail import TracedBackend, Trail, blame, stopped
 
 MARKERS = {
     "points(n)": "points this test is worth",
@@ -169,7 +169,10 @@ class GraderPlugin:
         if report.when != "call" and not failed:
             return
         message, hint, answer = _verdict(call.excinfo if failed else None)
-        if failed and (blamed := blame(self.trail, str(_marker_arg(item, "exercise", "")), message)):
+        exercise = str(_marker_arg(item, "exercise", ""))
+        if failed and (skipped := stopped(self.backend.stopped_cells(), self.trail, exercise, message)):
+            message = f"{message}\n{skipped}"
+        elif failed and (blamed := blame(self.trail, exercise, message)):
             message = f"{message}\n{blamed}"
         message, hint, answer = (clean_message(text, self.hidden_text) for text in (message, hint, answer))
         if report.skipped and report.when == "setup":

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from grader.course import exercise_of
-from grader.models import ErrorInfo
+from grader.models import CellRun, ErrorInfo
 from grader.testing.backend import Backend
 
 
@@ -56,6 +56,9 @@ class TracedBackend:
 
     def sources(self) -> list[str]:
         return self.backend.sources()
+
+    def stopped_cells(self) -> list[CellRun]:
+        return self.backend.stopped_cells()
 
     def twin(self) -> TracedBackend:
         return TracedBackend(self.backend.twin(), self.trail)
@@ -127,4 +130,31 @@ def blame(trail: Trail, exercise: str, message: str) -> str:
                 + (f" {where}" if where else "")
                 + f" while answering {seen.request}."
             )
+    return ""
+
+
+def _stopped_how(run: CellRun) -> str:
+    reason = f" ({run.error.message})" if run.error and run.error.message else ""
+    if run.timed_out:
+        return f"did not finish{reason}"
+    return f"stopped the process it ran in{reason}"
+
+
+def stopped(cells: list[CellRun], trail: Trail, exercise: str, message: str) -> str:
+    """The sentence a failed check of ``exercise`` ends with when a cell was skipped for stopping the learner's
+    process: its own exercise's cell (whatever the message), or another's behind a name not defined (in the
+    message, or raised during the check)."""
+    for run in cells:
+        if exercise_of(run.grade_id) == exercise:
+            return (
+                f"Your cell {run.grade_id} {_stopped_how(run)}, so it was skipped and nothing it defines exists: "
+                "look for a loop that never ends, a blocking call (time.sleep, a synchronous client) or memory "
+                "that keeps growing, then run the cell again."
+            )
+    undefined = "not defined" in message or any(seen.error.type == "NameError" for seen in trail.raised)
+    if not undefined:
+        return ""
+    for run in cells:
+        if (other := exercise_of(run.grade_id)) is not None:
+            return f"Exercise {other}'s cell {run.grade_id} {_stopped_how(run)} and was skipped: fix {other} first."
     return ""
