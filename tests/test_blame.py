@@ -38,6 +38,14 @@ CASES = {
             ),
         )
     },
+    # ex3's get_author forgets an await: it returns a coroutine, which ex4's route fails to validate.
+    "missing await in ex3's get_author": {
+        "ex3-solution": edited_cell(
+            CHAPTER,
+            "ex3-solution",
+            ("author = await session.get(Author, author_id)", "author = session.get(Author, author_id)"),
+        )
+    },
     # ex3's cell never ends: it is skipped after the cell time-out, and what it defines does not exist.
     "endless loop in ex3's cell": {
         "ex3-solution": solution_cell(CHAPTER, "ex3-solution") + "\n\nwhile True:\n    pass\n",
@@ -56,6 +64,13 @@ def test_a_route_check_names_the_earlier_exercise_that_failed(graded: dict[str, 
     assert "exercise ex3, which raised NameError: name 'Authr' is not defined in `get_author`" in output, output
     assert "Your `read_author` (exercise ex4) called the code of" in output, output  # the route led there
     assert "fix ex3 first" in output, output
+
+
+@pytest.mark.parametrize("case", ["missing await in ex3's get_author"])
+def test_a_missing_await_is_blamed_where_the_coroutine_was_made(graded: dict[str, SubmissionResult], case: str) -> None:
+    output = failed_outputs(graded[case])[ROUTE_CHECK]
+    assert "exercise ex3, which raised RuntimeWarning: coroutine 'AsyncSession.get' was never awaited" in output, output
+    assert "in `get_author`" in output and "fix ex3 first" in output, output
 
 
 @pytest.mark.parametrize("case", ["AttributeError in ex4's route"])

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import gc
 import inspect
 import itertools
 import json
+import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -99,6 +102,61 @@ def error_info(exc: BaseException) -> dict[str, Any]:
     }
 
 
+# Coroutines the learner's code created and never awaited, as their warnings fired: a missing `await` in one
+# exercise otherwise shows up as another's error (a coroutine where a row was expected), far from its cause.
+_unawaited: list[dict[str, Any]] = []
+_warning_hook_installed = False
+UNAWAITED = "was never awaited"
+
+
+def unawaited_info(message: warnings.WarningMessage) -> dict[str, Any]:
+    """An unawaited coroutine's warning as ``error_info`` data: the learner cell and function that called the
+    async function without ``await`` (the coroutine's origin), and the outermost learner caller."""
+    origin = getattr(message.source, "cr_origin", None) or ()  # most recent call first
+    frames = [
+        (_cell_files[file], None if name == "<module>" else name) for file, _, name in origin if file in _cell_files
+    ]
+    (cell, function), (caller_cell, caller_function) = (frames[0], frames[-1]) if frames else ((None, None),) * 2
+    text = str(message.message).split("\n", 1)[0]
+    return {
+        "type": "RuntimeWarning",
+        "message": f"{text} (an async function called without `await`)"[:MAX_ERROR_TEXT],
+        "cell": cell,
+        "function": function,
+        "caller_cell": caller_cell,
+        "caller_function": caller_function,
+    }
+
+
+def install_unawaited_hook() -> None:
+    """Note every unawaited coroutine's warning, with where the coroutine was made, and still show it."""
+    global _warning_hook_installed
+    if _warning_hook_installed:
+        return
+    sys.set_coroutine_origin_tracking_depth(32)
+    warnings.filterwarnings("always", message=f".*{UNAWAITED}", category=RuntimeWarning)
+    show = warnings._showwarnmsg  # type: ignore[attr-defined]  # the hook CPython calls with the coroutine
+
+    def note(message: warnings.WarningMessage) -> None:
+        if issubclass(message.category, RuntimeWarning) and UNAWAITED in str(message.message):
+            _unawaited.append(unawaited_info(message))
+            del _unawaited[:-3]
+        show(message)
+
+    warnings._showwarnmsg = note  # type: ignore[attr-defined]
+    _warning_hook_installed = True
+
+
+def take_unawaited(failed: bool) -> list[dict[str, Any]]:
+    """The unawaited coroutines noted since the last answer. After a failure, a collection first: the
+    coroutine may sit in a cycle with the exception's traceback, and warns only when it is freed."""
+    if failed:
+        gc.collect()
+    taken = list(_unawaited)
+    _unawaited.clear()
+    return taken
+
+
 class _Recorded:
     """The learner's app, with the exception it let out noted for the request that caused it: a server
     answers 500 and logs it; the check then says what it was and where in the notebook it was raised."""
@@ -160,6 +218,7 @@ class LearnerRuntime:
         self._clients: dict[int, Any] = {}
         self._ids = itertools.count(1)
         install_statement_counter()
+        install_unawaited_hook()
 
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Dispatch one request; the answer always carries the statements it caused."""
@@ -180,6 +239,8 @@ class LearnerRuntime:
             _open_transactions.reset(checkpoints_token)
         answer["statements"] = collected
         answer["open_transactions"] = checkpoints
+        if unawaited := take_unawaited(failed=bool(answer.get("error") or answer.get("raised"))):
+            answer["unawaited"] = unawaited
         text = json.dumps(answer, default=repr)  # ASCII (ensure_ascii): one byte a character on the pipe
         if len(text) > MAX_ANSWER_BYTES - 1024:  # room for the request id the worker adds
             return too_large(len(text))

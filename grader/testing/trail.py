@@ -38,6 +38,9 @@ class Trail(BaseModel):
         if isinstance(app_error, dict):
             request = f"{args.get('method', '')} {str(args.get('url', '')).removeprefix('http://testserver')}"
             self.raised.append(Raised(error=ErrorInfo.model_validate(app_error), request=request.strip()))
+        for coroutine in answer.get("unawaited") or ():
+            if isinstance(coroutine, dict):
+                self.raised.append(Raised(error=ErrorInfo.model_validate(coroutine)))
 
 
 class TracedBackend:
@@ -96,6 +99,7 @@ BUGS = frozenset(
         "ArgumentError",
         "StatementError",
         "OperationalError",
+        "RuntimeWarning",  # only an unawaited coroutine's is noted (grader.sandbox.runtime)
     }
 )
 
