@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+from nbclient import NotebookClient
 from report_data import graded
 from rich.console import Console
+from support import VENV_BIN, tail, tool_env
 
 from grader.authoring.hints import answer_lines, chapter_leaks, first_levels, notebook_leaks
 from grader.checks import CheckFailure, expect
-from grader.history import FailureHistory
+from grader.history import STATE_DIR_ENV, FailureHistory
 from grader.models import Submission
 from grader.models import TestResult as Result
 from grader.progress import chapter_progress
@@ -178,3 +183,42 @@ def test_progress_shows_the_key_line_of_a_check_that_failed_before() -> None:
     assert "Key line" not in chapter_progress(result, submission).next_step
     again = chapter_progress(result, submission, {"test_session_dep_alias"}).next_step
     assert again.endswith("Key line: SessionDep = Annotated[AsyncSession, Depends(get_session)]")
+
+
+# -- end to end: `grader check` twice, and check() twice in one kernel ----------------------------------------
+STUB = ROOT / "notebooks" / "00-orientation" / "00-orientation.ipynb"
+GATHER_KEY_LINE = 'Key line: greetings = await gather_greetings(["Ada", "Linus"])'
+
+
+def test_grader_check_shows_a_key_line_on_the_second_failure(tmp_path: Path) -> None:
+    env = {**tool_env(), "COLUMNS": "240", STATE_DIR_ENV: str(tmp_path / "state")}
+    command = [str(VENV_BIN / "grader"), "check", str(STUB)]
+    runs = [subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300) for _ in "ab"]
+    assert [run.returncode for run in runs] == [1, 1], tail(runs[1])
+    first, second = (" ".join(run.stdout.split()) for run in runs)
+    assert "Key line" not in first and KEY_LINE_LATER in first, first
+    assert " ".join(GATHER_KEY_LINE.split()) in second, second
+
+
+def test_check_in_a_kernel_shows_a_key_line_on_the_second_failure(tmp_path: Path) -> None:
+    folder = tmp_path / "00-orientation"
+    shutil.copytree(STUB.parent, folder)
+    notebook = nbformat.read(folder / STUB.name, as_version=4)
+    setup = [cell for cell in notebook.cells if not cell.metadata.get("nbgrader", {}).get("grade")]
+    first = len(setup)
+    notebook.cells = [*setup, nbformat.v4.new_code_cell('check("ex2")'), nbformat.v4.new_code_cell('check("ex2")')]
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=180, allow_errors=True, resources={"metadata": {"path": str(folder)}}
+    ).execute()
+
+    def shown(cell: nbformat.NotebookNode) -> str:
+        texts = [
+            f"{out.get('data', {}).get('text/plain', '')}{out.get('text', '')}{out.get('ename', '')}"
+            for out in cell.outputs
+        ]
+        return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", " ".join(texts)).split())
+
+    once, again = shown(notebook.cells[first]), shown(notebook.cells[first + 1])
+    # The kernel's table is narrow: its cells wrap, so each phrase looked for fits on one line.
+    assert "ChecksFailed" in once and "Key line:" not in once and "Still failing after another try?" in once, once
+    assert "Key line: greetings = await" in again and "Still failing" not in again, again

@@ -118,6 +118,8 @@ def _hint_parameters(tree: ast.Module) -> dict[str, set[int]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             names = [a.arg for a in node.args.posonlyargs + node.args.args]
+            if names[:1] in (["self"], ["cls"]):  # called as obj.method(...): the arguments start after it
+                names = names[1:]
             found[node.name] = {i for i, name in enumerate(names) if _is_hinty(name)}
     return found
 

@@ -14,7 +14,8 @@ async def test_health(client):
     expect(
         response.status_code == 200,
         f"GET /health answered {response.status_code}.",
-        'Is the route `@app.get("/health")`?',
+        "Compare the route's decorator, its method and its path, with the contract.",
+        answer='@app.get("/health")',
     )
     expect(response.json() == {"status": "ok"}, f"GET /health returned {response.text}.")
 
@@ -24,6 +25,9 @@ async def test_greet_route(client):
     """GET /greet/Ada answers {"message": "Hello, Ada!"}"""
     response = await client.get("/greet/Ada")
     expect(
-        response.status_code == 200, f"GET /greet/Ada answered {response.status_code}.", "The path is `/greet/{name}`."
+        response.status_code == 200,
+        f"GET /greet/Ada answered {response.status_code}.",
+        "The path is `/greet/{name}`.",
+        answer='@app.get("/greet/{name}")',
     )
     expect(response.json() == {"message": "Hello, Ada!"}, f"GET /greet/Ada returned {response.text}.")

@@ -27,10 +27,12 @@ async def test_call_health(learner):
     expect(
         observed.ok,
         f"`await call_health()` raised {observed.describe_error()}.",
-        "Use `async with httpx.AsyncClient(...) as client:`.",
+        "Build the client around an `ASGITransport` of `app`, with a `base_url`, and use it as an `async with` block.",
+        answer='async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:',
     )
     expect(
         observed.value == {"status": "ok"},
         f"`await call_health()` returned {observed.value!r}.",
-        "Return `response.json()`.",
+        "Return the decoded body, not the response object.",
+        answer="return response.json()",
     )

@@ -6,6 +6,12 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex2")
 
+# The key line of each relationship.
+RELATIONSHIPS = {
+    "Author.books": 'books: Mapped[list["Book"]] = relationship(back_populates="author", lazy="raise")',
+    "Book.author": 'author: Mapped[Author] = relationship(back_populates="books", lazy="raise")',
+}
+
 # The contract: table, then column -> (Python type, primary key, nullable, foreign key targets).
 EXPECTED = {
     "Author": (
@@ -114,6 +120,7 @@ async def test_tables_and_columns(learner):
                 facts["primary_key"] == primary_key,
                 f"{where} should{'' if primary_key else ' not'} be the primary key.",
                 "`mapped_column(primary_key=True)` on `id` only.",
+                answer="id: Mapped[int] = mapped_column(primary_key=True)",
             )
             expect(
                 facts["nullable"] == nullable,
@@ -123,7 +130,8 @@ async def test_tables_and_columns(learner):
             expect(
                 facts["foreign_keys"] == foreign_keys,
                 f"{where} references {facts['foreign_keys'] or 'nothing'}, expected {foreign_keys or 'nothing'}.",
-                'A book\'s author: `mapped_column(ForeignKey("authors.id"))`.',
+                "A foreign key is a `ForeignKey` in the column's `mapped_column`, naming the table, then the column.",
+                answer='author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))',
             )
 
 
@@ -134,8 +142,8 @@ async def test_relationships(learner):
     expect(
         observed.ok,
         f"Configuring the relationships raised {observed.describe_error()}.",
-        'Each side names the other: `back_populates="author"` on Author.books, '
-        '`back_populates="books"` on Book.author.',
+        "Each side's `back_populates` names the attribute on the other class.",
+        answer="; ".join(RELATIONSHIPS.values()),
     )
     facts = observed.value
     for key, target, uselist, other in (
@@ -143,25 +151,34 @@ async def test_relationships(learner):
         ("Book.author", "Author", False, "books"),
     ):
         found = facts[key]
-        expect(found is not None, f"{key} is not a relationship.", "Declare it with `relationship(...)`.")
+        expect(
+            found is not None,
+            f"{key} is not a relationship.",
+            "Declare it with `relationship(...)`.",
+            answer=RELATIONSHIPS[key],
+        )
         expect(
             found["target"] == target and found["uselist"] == uselist,
             f"{key} points to {'a list of ' if found['uselist'] else 'one '}{found['target']}.",
             f"{key} should be `Mapped[{'list[Book]' if uselist else 'Author'}]`.",
+            answer=RELATIONSHIPS[key],
         )
         expect(
             found["back_populates"] == other,
             f"{key} has back_populates={found['back_populates']!r}, expected {other!r}.",
             "back_populates names the attribute on the other class.",
+            answer=RELATIONSHIPS[key],
         )
         expect(
             found["lazy"] == "raise",
             f'{key} has lazy="{found["lazy"]}": reading it unloaded would query behind your back '
             "(MissingGreenlet under asyncio).",
             'Pass `lazy="raise"` to relationship(...).',
+            answer=RELATIONSHIPS[key],
         )
     expect(
         facts["synced"],
         "`Book(..., author=author)` did not add the book to `author.books`.",
         "Both sides need back_populates naming each other.",
+        answer="; ".join(RELATIONSHIPS.values()),
     )

@@ -14,14 +14,16 @@ async def test_create_schema(bookshop, db):
     expect(
         observed.ok,
         f"`await create_schema(engine)` raised {observed.describe_error()}.",
-        "Open a transaction with `async with engine.begin() as conn:`, "
-        "then `await conn.run_sync(Base.metadata.create_all)`.",
+        "Do as the worked example does: open a transaction on the engine, and run `create_all`, which is "
+        "synchronous, through the connection's `run_sync`.",
+        answer="async with engine.begin() as conn: await conn.run_sync(Base.metadata.create_all)",
     )
     tables = db.tables()
     expect(
         {"authors", "books"} <= set(tables),
         f"After create_schema the database has the tables {tables or 'none'}, expected authors and books.",
         "Create the tables in the database of the engine you were given, with Base.metadata.",
+        answer="async with engine.begin() as conn: await conn.run_sync(Base.metadata.create_all)",
     )
     expect(db.columns("authors") == ["id", "name"], f"The table authors has the columns {db.columns('authors')}.")
     expect(
@@ -39,6 +41,7 @@ async def test_add_author_and_book(bookshop, db):
         first.type == "int",
         f"`{first.expression}` returned {first.value!r} (type {first.type}), expected the new author's id.",
         "Return `author.id` (an int) after the commit.",
+        answer="await session.commit(); return author.id",
     )
     second = await bookshop.call("add_author", "Octavia E. Butler")
     expect(second.ok, f"`{second.expression}` raised {second.describe_error()}.")
@@ -50,7 +53,12 @@ async def test_add_author_and_book(bookshop, db):
         "Commit the session, and return the id the database gave the new row.",
     )
     book = await bookshop.call("add_book", second.value, "Kindred", 999, 2)
-    expect(book.ok, f"`{book.expression}` raised {book.describe_error()}.", "Build the Book, add it, commit.")
+    expect(
+        book.ok,
+        f"`{book.expression}` raised {book.describe_error()}.",
+        "Build the Book, add it, commit.",
+        answer="book = Book(title=title, price_cents=price_cents, stock=stock, author_id=author_id)",
+    )
     expect(book.type == "int", f"`{book.expression}` returned {book.value!r} (type {book.type}), expected an id.")
     rows = db.rows("SELECT id, title, price_cents, stock, author_id FROM books")
     expected = [{"id": book.value, "title": "Kindred", "price_cents": 999, "stock": 2, "author_id": second.value}]

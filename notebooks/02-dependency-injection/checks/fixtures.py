@@ -210,5 +210,11 @@ def swallowed_hint() -> str:
     """The hint for a route's exception that did not come back out of get_session."""
     return (
         "get_session must let the route's exceptions through: no `except` around `yield` without `raise`. "
-        "`async with sessionmaker() as session: yield session` is all it takes."
+        "An `async with` block around the `yield` is all it takes."
     )
+
+
+@pytest.fixture
+def swallowed_answer() -> str:
+    """The key line for a route's exception that did not come back out of get_session."""
+    return "async with request.app.state.sessionmaker() as session: yield session"

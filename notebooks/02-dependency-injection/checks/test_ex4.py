@@ -40,6 +40,7 @@ async def test_post_then_get_author(client, db):
         again.status_code == 200 and again.json() == {"id": rows[0]["id"], "name": "Ursula K. Le Guin"},
         f"GET /authors/{rows[0]['id']} right after creating that author answered {again.status_code} {again.text}.",
         "The path is `/authors/{author_id}`; take the session from `SessionDep`.",
+        answer='@router.get("/authors/{author_id}")',
     )
 
 
@@ -58,7 +59,9 @@ async def test_get_author(client, db, seeder):
     expect(
         missing.status_code == 404,
         f"GET /authors/999 answered {missing.status_code}, expected 404.",
-        "Catch AuthorNotFound and raise `HTTPException(status_code=404, ...)`. " + SWALLOWED,
+        "Catch AuthorNotFound around the service call and raise an HTTPException with the contract's status. "
+        + SWALLOWED,
+        answer='raise HTTPException(status_code=404, detail=f"author {author_id} not found") from None',
     )
 
 
@@ -73,20 +76,28 @@ async def test_post_book(client, db, seeder):
         response.status_code == 201 and len(rows) == 1,
         f"POST /books for an author in the app's database answered {response.status_code}, "
         f"and the app's database holds {len(rows)} book(s).",
-        GLOBAL_SESSION if response.status_code in (201, 404) else "`@router.post('/books', status_code=201)`.",
+        GLOBAL_SESSION
+        if response.status_code in (201, 404)
+        else "A created book answers 201: the route's decorator sets the status.",
+        answer="" if response.status_code in (201, 404) else '@router.post("/books", status_code=201)',
     )
     expect(response.json() == rows[0], f"POST /books returned {response.text}, expected the BookOut {rows[0]}.")
     duplicate = await client.post("/books", json=body)
     expect(
         duplicate.status_code == 409,
         f"POST /books with a title the author already has answered {duplicate.status_code}, expected 409.",
-        "Catch DuplicateBook and raise `HTTPException(status_code=409, ...)`. " + SWALLOWED,
+        "Catch DuplicateBook around the service call and raise an HTTPException with the contract's status. "
+        + SWALLOWED,
+        answer='raise HTTPException(status_code=409, detail="this author already has a book with this title") '
+        "from None",
     )
     unknown = await client.post("/books", json=body | {"author_id": 999})
     expect(
         unknown.status_code == 404,
         f"POST /books for author 999 answered {unknown.status_code}, expected 404.",
-        "Catch AuthorNotFound and raise `HTTPException(status_code=404, ...)`. " + SWALLOWED,
+        "Catch AuthorNotFound around the service call and raise an HTTPException with the contract's status. "
+        + SWALLOWED,
+        answer='raise HTTPException(status_code=404, detail=f"author {body.author_id} not found") from None',
     )
 
 
@@ -111,11 +122,13 @@ async def test_list_books_page_size(client, db, seeder):
         titles == ["Exhalation", "Anxiety"],
         f"With page_size 2 in the app's settings, GET /books returned {titles}, "
         "expected the first two by id: ['Exhalation', 'Anxiety'].",
-        "Declare `settings: SettingsDep` in the route and pass `limit=settings.page_size`; "
+        "Let the route depend on the app's settings too, and pass their page size to the service; "
         "settings read when the cell runs (`Settings()`) are not the app's.",
+        answer="books = await list_books(session, limit=settings.page_size)",
     )
     expect(
         books[0] == {"id": 31, "title": "Exhalation", "price_cents": 1100, "stock": 1, "author_id": 31},
         f"GET /books returned {books[0]} for book 31.",
-        "Convert each book with `BookOut.model_validate(book)`.",
+        "Convert each book to a `BookOut`, as the given route does for an author.",
+        answer="return [BookOut.model_validate(book) for book in books]",
     )

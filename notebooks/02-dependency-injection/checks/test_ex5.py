@@ -26,6 +26,7 @@ async def test_sessions_use_settings_database(client, db):
         f"of settings.database_url holds {rows}.",
         "Build the engine inside create_app from `settings.database_url` (the argument, not `Settings()`), "
         "and store its sessionmaker as `app.state.sessionmaker`.",
+        answer="engine = make_engine(settings.database_url)",
     )
 
 
@@ -37,11 +38,13 @@ async def test_settings_reach_dependencies(client, db):
         response.status_code == 200,
         f"A route using get_settings on create_app(settings) answered {response.status_code}.",
         "Store the settings as `app.state.settings`.",
+        answer="app.state.settings = settings",
     )
     expect(
         response.json() == {"page_size": 3, "database_url": db.url},
         f"create_app(Settings(page_size=3, database_url=...)) made get_settings return {response.json()}.",
         "Store the `settings` argument itself as `app.state.settings`.",
+        answer="app.state.settings = settings",
     )
 
 
@@ -59,4 +62,9 @@ async def test_app_has_bookshop_routes(client):
         "GET /books": "get" in paths.get("/books", {}),
     }
     missing = [route for route, present in found.items() if not present]
-    expect(not missing, f"The app from create_app has no {', '.join(missing)}.", "`app.include_router(router)`.")
+    expect(
+        not missing,
+        f"The app from create_app has no {', '.join(missing)}.",
+        "The routes of an `APIRouter` reach an app only once the app includes the router.",
+        answer="app.include_router(router)",
+    )

@@ -63,16 +63,23 @@ async def test_use_database_redirects_sessions(learner, db, other_db):
     written = [row["name"] for row in db.rows("SELECT name FROM authors")]
     if written:
         return expect(not other_db.rows("SELECT * FROM authors"), "use_database also wrote to the app's own database.")
+    answer = "app.dependency_overrides[get_session] = get_test_session"
     if "the alias" in keys:
         cause = "the override is keyed on the `SessionDep` alias, which FastAPI never looks up"
-        hint = "Key it on the function: `app.dependency_overrides[get_session] = ...`."
+        hint = "Key it on the function the alias depends on, not on the alias."
     elif "a copy" in keys:
         cause = "the override is keyed on a get_session defined again, not the one SessionDep (and the routes) use"
         hint = "Do not redefine get_session in this cell; key the override on the original function."
     elif not keys:
         cause = "`app.dependency_overrides` is empty"
-        hint = "Add `app.dependency_overrides[get_session] = <your async generator function>`."
+        hint = "`app.dependency_overrides` maps a dependency to the function that stands in for it: add get_session."
     else:
         cause = f"the override answered {observed.value['status']}"
         hint = "The override must be an async generator function that yields a session on `database_url`."
-    expect(False, f"After use_database(app, url), a route using SessionDep did not write to url: {cause}.", hint)
+        answer = "async with sessionmaker() as session: yield session"
+    expect(
+        False,
+        f"After use_database(app, url), a route using SessionDep did not write to url: {cause}.",
+        hint,
+        answer=answer,
+    )

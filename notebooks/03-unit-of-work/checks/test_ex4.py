@@ -22,12 +22,15 @@ async def test_post_order(client, db, shop):
     expect(
         response.status_code == 201,
         f"POST /orders for books in stock answered {response.status_code} {response.text[:300]}, expected 201.",
-        "`@router.post('/orders', status_code=201)`, calling `place_order(uow, body.customer_id, lines)`.",
+        "A POST route on `/orders` with the contract's status code, calling place_order with the body's customer "
+        "and `(book_id, quantity)` pairs.",
+        answer="order = await place_order(uow, body.customer_id, lines)",
     )
     expect(
         len(orders) == 1,
         f"POST /orders answered 201, but the app's database holds {len(orders)} new order(s).",
         "get_uow must build the UnitOfWork on `request.app.state.sessionmaker`, and place_order must commit.",
+        answer="return UnitOfWork(request.app.state.sessionmaker)",
     )
     expected = {
         "id": orders[0]["id"],
@@ -40,7 +43,8 @@ async def test_post_order(client, db, shop):
     expect(
         body == expected,
         f"POST /orders returned {response.text[:300]}, expected the OrderOut {expected}.",
-        "`return OrderOut.model_validate(order)`.",
+        "Convert the order the service returned into an `OrderOut`; its lines are loaded already.",
+        answer="return OrderOut.model_validate(order)",
     )
     stock = {row["id"]: row["stock"] for row in db.rows("SELECT id, stock FROM books")}
     expect(stock == {1: 3, 2: 1, 3: 1}, f"After the order, the stock is {stock}, expected {{1: 3, 2: 1, 3: 1}}.")
@@ -60,8 +64,9 @@ async def test_post_order_out_of_stock(client, db, shop):
         response.status_code == 409,
         f"POST /orders asking for 3 copies of a book with 1 in stock answered {response.status_code} "
         f"{response.text[:200]}, expected 409.",
-        "Catch OutOfStock around the place_order call and raise `HTTPException(status_code=409, ...)`. "
+        "Catch OutOfStock around the place_order call and raise an HTTPException with the contract's status. "
         "A 500 or a 201 here often means the exception was swallowed (an `__aexit__` returning True).",
+        answer='raise HTTPException(status_code=409, detail=f"book {exc} is out of stock") from None',
     )
     expect(
         not changed,
@@ -79,8 +84,9 @@ async def test_get_order_route(client, db, shop):
     expect(
         response.status_code == 200,
         f"GET /orders/1 for an order in the app's database answered {response.status_code} {response.text[:200]}.",
-        "`@router.get('/orders/{order_id}')`, calling `get_order(uow, order_id)`. A 500 often means the order came "
-        "back unreadable: a `rollback()` on the normal exit of the unit of work expires it (close instead).",
+        "A GET route on `/orders/{order_id}` that calls get_order. A 500 often means the order came back "
+        "unreadable: a `rollback()` on the normal exit of the unit of work expires it (close instead).",
+        answer="order = await get_order(uow, order_id)",
     )
     expected = {"id": 1, "customer_id": 2, "lines": [{"book_id": 3, "quantity": 1}]}
     expect(response.json() == expected, f"GET /orders/1 returned {response.text[:300]}, expected {expected}.")
@@ -88,5 +94,6 @@ async def test_get_order_route(client, db, shop):
     expect(
         missing.status_code == 404,
         f"GET /orders/999 answered {missing.status_code}, expected 404.",
-        "Catch OrderNotFound and raise `HTTPException(status_code=404, ...)`.",
+        "Catch OrderNotFound around the get_order call and raise an HTTPException with the contract's status.",
+        answer='raise HTTPException(status_code=404, detail=f"order {order_id} not found") from None',
     )

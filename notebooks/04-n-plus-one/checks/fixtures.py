@@ -12,7 +12,8 @@ Probes run in the learner's process and return plain data; every verdict is comp
   columns and one relationship inside that session (as a route's response model would), and counts
   the statements the call sent.
 - ``why_it_failed`` asks the app again for a URL that answered 500, this time letting the exception
-  out, and names the likely cause (MissingGreenlet, lazy="raise", joinedload without unique()).
+  out, and names the likely cause (MissingGreenlet, lazy="raise", joinedload without unique()), with a
+  hint and its key line.
 """
 
 from __future__ import annotations
@@ -200,12 +201,13 @@ class ServiceCall:
             where = f"`{self.expression}`" + (
                 " returned, but reading the loaded relationship" if self.stage == "read" else ""
             )
-            message, hint = explain(f"{self.raised}: {self.message}", where)
-            expect(False, message, hint)
+            message, hint, answer = explain(f"{self.raised}: {self.message}", where)
+            expect(False, message, hint, answer=answer)
         expect(
             self.type == "list",
             f"`{self.expression}` returned a {self.type}, expected a list.",
-            "Return `list(await session.scalars(statement))`.",
+            "`session.scalars` gives the objects one by one; the contract asks for a list of them.",
+            answer="return list(await session.scalars(statement))",
         )
         strays = sorted({item["not_a_model"] for item in self.value if "not_a_model" in item})
         expect(
@@ -238,8 +240,9 @@ RELATIONSHIP_OF_TABLE = {"books": "Author.books", "authors": "Book.author"}
 LOADER = {"Author.books": "selectinload(Author.books)", "Book.author": "joinedload(Book.author)"}
 
 
-def explain(text: str, where: str) -> tuple[str, str]:
-    """A message naming the failure and a hint naming the fix, for an exception's type and text."""
+def explain(text: str, where: str) -> tuple[str, str, str]:
+    """A message naming the failure, a hint naming the idea of the fix and the fix's key line (or ""), for an
+    exception's type and text."""
     if "MissingGreenlet" in text or "greenlet_spawn" in text:
         table = re.search(r"\bFROM (\w+)", text)
         relationship = RELATIONSHIP_OF_TABLE.get(table.group(1) if table else "", "a relationship")
@@ -249,6 +252,7 @@ def explain(text: str, where: str) -> tuple[str, str]:
             f"load cannot run under asyncio: use {loader} in the query.",
             'Load what the response reads in the query itself, and keep `lazy="raise"` on the models so '
             "that a forgotten load fails at once and names the relationship.",
+            f".options({loader})",
         )
     if "lazy='raise'" in text:
         found = re.search(r"'(\w+\.\w+)' is not available due to lazy='raise'", text)
@@ -257,22 +261,25 @@ def explain(text: str, where: str) -> tuple[str, str]:
         return (
             f"{where} failed: {relationship} was not loaded, and lazy='raise' refused to load it behind "
             "your back (InvalidRequestError).",
-            f"Load it in the query: `.options({loader})`. Keep lazy='raise' on the model.",
+            "Load it in the query, with a loader option; keep lazy='raise' on the model.",
+            f".options({loader})",
         )
     if "unique() method" in text:
         return (
             f"{where} failed: joinedload on a collection without .unique() (InvalidRequestError): "
             "the join returns each author once per book.",
-            "Call `.unique()` on the result (`(await session.scalars(statement)).unique().all()`), "
-            "or use selectinload(Author.books), which needs no unique().",
+            "De-duplicate the result before reading it, or use the loader option that sends a second "
+            "statement instead of a join, which needs no de-duplication.",
+            "(await session.scalars(statement)).unique().all()",
         )
     if "DetachedInstanceError" in text:
         return (
             f"{where} failed: a relationship was read after its session closed (DetachedInstanceError).",
             "Load relationships in the query (selectinload/joinedload) and build the response inside the route.",
+            "",
         )
     first = text.strip().splitlines()[0][:300] if text.strip() else "an unknown error"
-    return f"{where} failed: {first}", ""
+    return f"{where} failed: {first}", "", ""
 
 
 async def failure_probe(ns, database_url, url, page_size=20):
@@ -298,16 +305,16 @@ async def failure_probe(ns, database_url, url, page_size=20):
 
 @pytest.fixture
 def why_it_failed(learner, db):
-    """``await why_it_failed("/authors", 500)``: (message, hint) for a request that did not answer 200."""
+    """``await why_it_failed("/authors", 500)``: (message, hint, key line) for a request that did not answer 200."""
 
-    async def explain_failure(url: str, status: int, page_size: int = 20) -> tuple[str, str]:
+    async def explain_failure(url: str, status: int, page_size: int = 20) -> tuple[str, str, str]:
         where = f"GET {url}"
         if status != 500:
-            return f"{where} answered {status}, expected 200.", "Check the path and the route's parameters."
+            return f"{where} answered {status}, expected 200.", "Check the path and the route's parameters.", ""
         observed = await learner.probe(failure_probe, database_url=db.url, url=url, page_size=page_size)
         if observed.ok and observed.value.get("error"):
             return explain(observed.value["error"], where)
-        return f"{where} answered 500.", "Run the route's code in the notebook to see the exception."
+        return f"{where} answered 500.", "Run the route's code in the notebook to see the exception.", ""
 
     return explain_failure
 
@@ -316,16 +323,27 @@ async def expect_ok(response, why_it_failed, page_size: int = 20) -> Any:
     """The JSON of a 200 response, or a failed check that explains the failure."""
     if response.status_code != 200:
         url = str(response.request.url).removeprefix("http://testserver")
-        message, hint = await why_it_failed(url, response.status_code, page_size)
-        expect(False, message, hint)
+        message, hint, answer = await why_it_failed(url, response.status_code, page_size)
+        expect(False, message, hint, answer=answer)
     return response.json()
 
 
-def expect_flat(label: str, small: list[str], large: list[str], budget: int, hint: str, rows: str = "authors") -> None:
-    """Equal statement counts with the small and the large catalogue, within ``budget``."""
+def expect_flat(
+    label: str, small: list[str], large: list[str], budget: int, hint: str, rows: str = "authors", answer: str = ""
+) -> None:
+    """Equal statement counts with the small and the large catalogue, within ``budget``; ``hint`` and
+    ``answer`` are the two levels of the hint."""
     sizes = f"{len(AUTHORS) if rows == 'authors' else len(BOOKS)} {rows}"
     bookshop.expect_flat(
-        label, small, large, budget, hint, sizes=(sizes, str(LARGE)), where=" in the database", shown=(4, 100)
+        label,
+        small,
+        large,
+        budget,
+        hint,
+        sizes=(sizes, str(LARGE)),
+        where=" in the database",
+        shown=(4, 100),
+        answer=answer,
     )
 
 
@@ -337,22 +355,44 @@ def describe_ids(items: Any) -> str:
     return f"ids {found[:10]}" + ("..." if len(found) > 10 else "")
 
 
-def expect_pages(label: str, pages: list[list[Any]], expected: list[int]) -> None:
-    """Pages walked in order hold every expected id once, in ascending order."""
+def expect_pages(
+    label: str, pages: list[list[Any]], expected: list[int], model: str = "Author", service: bool = False
+) -> None:
+    """Pages walked in order hold every expected id once, in ascending order. ``model`` is the class the
+    query selects; ``service`` says the pages were asked of a service by limit and offset, not of a route
+    by page (where the offset is get_page's)."""
     seen = [item for page in pages for item in page]
     duplicates = sorted({item for item in seen if seen.count(item) > 1})
     missing = [item for item in expected if item not in seen]
     pages_text = " ".join(str(page) for page in pages)
     order_hint = (
-        "Order by the primary key: `.order_by(Author.id)` / `.order_by(Book.id)`. Without ORDER BY the "
-        "database may return rows in any order (here SQLite was told to return them backwards)."
+        "Order by something unique, the primary key. Without ORDER BY the database may return rows in any "
+        "order (here SQLite was told to return them backwards)."
     )
-    offset_hint = "Page n starts at row (n - 1) * page_size: `offset=(page - 1) * size`; page 1 has offset 0."
+    order_answer = f".order_by({model}.id)"
+    if service:
+        offset_hint = "The query takes at most `limit` rows after skipping the first `offset`: it needs both."
+        offset_answer = f".order_by({model}.id).limit(limit).offset(offset)"
+    else:
+        offset_hint = "Page 1 starts at row 0, and each page starts one page size after the one before it."
+        offset_answer = "return Page(limit=size, offset=(page - 1) * size)"
     if sorted(set(seen)) == expected and not duplicates and seen != expected:
-        expect(False, f"{label}: the pages hold every row, but not in id order: {pages_text}.", order_hint)
-    expect(not duplicates, f"{label}: ids {duplicates} appeared on more than one page: {pages_text}.", offset_hint)
-    expect(not missing, f"{label}: ids {missing} never appeared on any page: {pages_text}.", offset_hint)
-    expect(seen == expected, f"{label}: pages {pages_text}, expected the ids {expected} in order.", order_hint)
+        expect(
+            False, f"{label}: the pages hold every row, but not in id order: {pages_text}.", order_hint, order_answer
+        )
+    expect(
+        not duplicates,
+        f"{label}: ids {duplicates} appeared on more than one page: {pages_text}.",
+        offset_hint,
+        offset_answer,
+    )
+    expect(not missing, f"{label}: ids {missing} never appeared on any page: {pages_text}.", offset_hint, offset_answer)
+    expect(
+        seen == expected,
+        f"{label}: pages {pages_text}, expected the ids {expected} in order.",
+        order_hint,
+        order_answer,
+    )
 
 
 class Catalogue:

@@ -11,6 +11,11 @@ pytestmark = pytest.mark.exercise("ex4")
 
 NEW = {"name": "Katherine", "email": "katherine@example.com", "password": "Katherine computes orbits"}
 
+# Key lines of the hints.
+NEW_CUSTOMER = "customer = Customer(name=name, email=email, hashed_password=hashed, is_admin=False)"
+VERIFY_ONCE = "password_ok = await asyncio.to_thread(verify_password, password, hashed)"
+REFUSE_LOGIN = 'if customer is None or not password_ok:\n    raise InvalidCredentials("incorrect email or password")'
+
 
 @pytest.fixture
 def app_mode() -> str:
@@ -35,7 +40,8 @@ async def test_register_customer(learner, tables, shop, auth_checks):
         answer["raised"] is None,
         f"`register_customer(uow, 'Katherine', 'katherine@example.com', ...)` raised {answer['raised']}: "
         f"{answer['message']}",
-        "Enter the unit of work (`async with uow:`), add the Customer through `uow.customers.add`, commit.",
+        "Work inside the unit of work: add the new Customer through its repository, then commit.",
+        answer="uow.customers.add(customer)\nawait uow.commit()",
     )
     rows = tables.rows(
         "SELECT id, name, email, hashed_password, is_admin FROM customers WHERE email = ?", (NEW["email"],)
@@ -43,7 +49,8 @@ async def test_register_customer(learner, tables, shop, auth_checks):
     expect(
         len(rows) == 1,
         f"After register_customer returned, {len(rows)} customers with that email are in the database.",
-        "Commit inside the unit of work: `await uow.commit()`.",
+        "Nothing is stored until the unit of work commits, inside its `async with` block.",
+        answer="await uow.commit()",
     )
     row = rows[0]
     returned = answer["value"]
@@ -55,6 +62,7 @@ async def test_register_customer(learner, tables, shop, auth_checks):
         (row["name"], row["is_admin"]) == (NEW["name"], 0),
         f"The stored customer has name {row['name']!r} and is_admin {row['is_admin']!r}.",
         "Store the name given, and `is_admin=False`: registering never makes an admin.",
+        answer=NEW_CUSTOMER,
     )
     hashed = row["hashed_password"]
     expect(
@@ -63,7 +71,9 @@ async def test_register_customer(learner, tables, shop, auth_checks):
         and auth_checks.grader_verifies(NEW["password"], hashed),
         f"The stored hashed_password is {auth_checks.describe_hash(hashed)}, expected an argon2id hash of the "
         "password.",
-        "`hashed_password=hash_password(password)`; never the password itself.",
+        "Store the hash that exercise 1's function makes of the password (in a worker thread), never the "
+        "password itself.",
+        answer=f"hashed = await asyncio.to_thread(hash_password, password)\n{NEW_CUSTOMER}",
     )
 
 
@@ -101,6 +111,10 @@ async def test_registration_race_for_one_email(learner, tables, shop):
             ),
             "Both calls can look the email up before either commits, and both find nothing: the unique constraint "
             "on `customers.email` decides, at commit.",
+            answer="except IntegrityError as error:\n"
+            "    if not is_unique_violation(error):\n"
+            "        raise\n"
+            "    raise EmailTaken(email) from None",
         )
 
 
@@ -113,12 +127,17 @@ async def test_emails_are_normalised(learner, tables, shop, auth_checks):
     expect(observed.ok, f"`register_customer(...)` could not be called: {observed.describe_error()}.")
     rows = tables.rows("SELECT email FROM customers WHERE name = ?", (NEW["name"],))
     stored = [row["email"] for row in rows]
-    hint = "`email = normalise_email(email)` first, in register_customer: one spelling is stored and looked up."
+    hint = (
+        "Normalise the email first in register_customer, with the given `normalise_email`: one spelling is "
+        "stored and looked up."
+    )
+    key_line = "email = normalise_email(email)"
     expect(
         stored == ["katherine.j@example.com"],
         f"`register_customer(uow, 'Katherine', {spelled!r}, ...)` stored the emails {stored}, expected "
         "['katherine.j@example.com'].",
         hint,
+        answer=key_line,
     )
     again = await learner.probe(
         auth_checks.register_probe, database_url=tables.url, **NEW | {"email": "KATHERINE.J@example.com"}
@@ -129,6 +148,7 @@ async def test_emails_are_normalised(learner, tables, shop, auth_checks):
         f"{'raised ' + str(again.value['raised']) if again.ok and again.value['raised'] else 'succeeded'}, "
         "expected EmailTaken: it is the same address.",
         hint,
+        answer=key_line,
     )
     (result,) = await login_attempts(learner, tables, auth_checks, [["katherine.J@EXAMPLE.com", NEW["password"]]])
     expect(
@@ -157,8 +177,8 @@ async def test_authenticate(learner, tables, shop, auth_checks):
             result["raised"] is None and result["id"] == expected,
             f"authenticate with customer {expected}'s email and password {auth_checks.outcome(result, 'id')}, "
             f"expected customer {expected}.",
-            "Look the customer up by email (`uow.customers.get_by_email(email)`) and "
-            "`verify_password(password, customer.hashed_password)`.",
+            "Look the customer up by email (given) and verify the password against that customer's stored hash.",
+            answer=VERIFY_ONCE,
         )
     wrong = results[2]
     expect(
@@ -167,6 +187,7 @@ async def test_authenticate(learner, tables, shop, auth_checks):
         f"{'raised ' + str(wrong['raised']) if wrong['raised'] else 'returned customer ' + repr(wrong['id'])}, "
         "expected InvalidCredentials.",
         "Raise InvalidCredentials when verify_password returns False.",
+        answer=REFUSE_LOGIN,
     )
 
 
@@ -243,6 +264,9 @@ async def test_hashing_runs_off_the_event_loop(full_cost_hashing, client, tables
             "loop was busy hashing, so every other request of the app waited too.",
             "argon2 is CPU work: it blocks the thread that runs it, here the one thread that serves every request. "
             "`asyncio.to_thread(function, *args)` runs a function in a worker thread and can be awaited.",
+            answer=VERIFY_ONCE
+            if service == "authenticate"
+            else "hashed = await asyncio.to_thread(hash_password, password)",
         )
 
 
@@ -261,11 +285,13 @@ async def test_unknown_email_and_wrong_password_look_alike(learner, tables, shop
         f"An unknown email raised {unknown['raised']} ({unknown['message']!r}) and a wrong password "
         f"{wrong['raised']} ({wrong['message']!r}): the difference tells an attacker which emails have accounts.",
         "What should someone who guesses emails learn from the answer?",
+        answer=REFUSE_LOGIN,
     )
     expect(
         unknown["raised"] == "InvalidCredentials",
         f"An unknown email and a wrong password raised {unknown['raised']}, expected InvalidCredentials.",
         "authenticate raises the InvalidCredentials defined above for both.",
+        answer=REFUSE_LOGIN,
     )
 
 
@@ -279,4 +305,5 @@ async def test_unknown_email_costs_a_verification(learner, tables, shop, auth_ch
         f"{wrong['verifications']} for a wrong password, expected 1 and 1: an answer that comes a tenth of a second "
         "sooner tells which emails have no account.",
         "Argon2 is slow on purpose. What does an unknown email cost your function, and what does a known one?",
+        answer=f"hashed = customer.hashed_password if customer is not None else DUMMY_HASH\n{VERIFY_ONCE}",
     )

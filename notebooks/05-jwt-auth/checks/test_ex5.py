@@ -51,6 +51,7 @@ async def test_expired_token(client, tables, shop):
         "A token that expired 5 minutes ago",
         "Compare exp with the app's clock: `exp <= now` is expired. decode_access_token gets "
         "`now=clock.now()` from get_current_customer.",
+        "claims = decode_access_token(settings, token, clock.now())",
     )
 
 
@@ -64,4 +65,5 @@ async def test_tampered_payload(client, tables, shop):
         "Grace's token with its sub changed to Ada's (the signature left as it was)",
         "Let PyJWT verify the signature: `jwt.decode(token, key, algorithms=[...])`. Never read the claims with "
         "`options={'verify_signature': False}` or by base64-decoding the payload yourself.",
+        shop.DECODE_CALL,
     )

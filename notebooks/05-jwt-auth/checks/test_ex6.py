@@ -8,6 +8,10 @@ pytestmark = pytest.mark.exercise("ex6")
 
 NEW = {"name": "Katherine", "email": "katherine@example.com", "password": "Katherine computes orbits"}
 
+# Key lines of the hints.
+ISSUE_TOKEN = "return Token(access_token=create_access_token(settings, str(customer.id), clock.now()))"
+OWN_ORDERS = "return [OrderOut.model_validate(order) for order in await list_orders(uow, customer.id)]"
+
 
 def by_id(items):
     if not isinstance(items, list):
@@ -23,7 +27,9 @@ async def test_register(client, tables, shop, auth_checks):
     expect(
         response.status_code == 201,
         f"POST /customers answered {response.status_code} {response.text[:200]}, expected 201.",
-        "`@router.post('/customers', status_code=201)` with a `CustomerIn` body, calling register_customer.",
+        "A POST route on `router` whose success status is 201, with a `CustomerIn` body, calling register_customer.",
+        answer='@router.post("/customers", status_code=201)\n'
+        "async def register(body: CustomerIn, uow: UowDep) -> CustomerOut:",
     )
     rows = tables.rows("SELECT id, hashed_password FROM customers WHERE email = ?", (NEW["email"],))
     expect(len(rows) == 1, f"After POST /customers answered 201, {len(rows)} customers have the new email.")
@@ -31,13 +37,15 @@ async def test_register(client, tables, shop, auth_checks):
     expect(
         response.json() == expected,
         f"POST /customers returned {response.text[:200]}, expected the CustomerOut {expected}.",
-        "`return CustomerOut.model_validate(customer)`: id, name and email, never the password or its hash.",
+        "Answer with the response model, which has id, name and email, never the password or its hash.",
+        answer="return CustomerOut.model_validate(customer)",
     )
     hashed = rows[0]["hashed_password"]
     expect(
         isinstance(hashed, str) and hashed.startswith("$argon2id$"),
         f"The registered customer's hashed_password is {auth_checks.describe_hash(hashed)}, expected an argon2id hash.",
         "Register through register_customer, which stores `hash_password(password)`.",
+        answer="customer = await register_customer(uow, body.name, body.email, body.password)",
     )
 
 
@@ -51,20 +59,23 @@ async def test_login(client, tables, shop):
     expect(
         response.status_code == 200,
         f"POST /auth/token with Ada's email and password answered {response.status_code} {response.text[:200]}.",
-        "`form: Annotated[OAuth2PasswordRequestForm, Depends()]`; `form.username` is the email. The form is sent "
-        "as `application/x-www-form-urlencoded`, not JSON.",
+        "Read the login from OAuth2's password form, declared as a dependency; its `username` is the email. The "
+        "form is sent as `application/x-www-form-urlencoded`, not JSON.",
+        answer="form: Annotated[OAuth2PasswordRequestForm, Depends()]",
     )
     body = response.json()
     expect(
         isinstance(body, dict) and set(body) == {"access_token", "token_type"} and body["token_type"] == "bearer",
         f"POST /auth/token returned {response.text[:200]}, expected {{'access_token': ..., 'token_type': 'bearer'}}.",
-        "`return Token(access_token=...)`.",
+        "Answer with the given `Token` model: its token_type is already bearer.",
+        answer=ISSUE_TOKEN,
     )
     token = body["access_token"]
     expect(
         shop.forge.verifies(token, shop.KEY),
         "The access token from POST /auth/token is not an HS256 token signed with the app's key.",
-        "`create_access_token(settings, str(customer.id), clock.now())` with the app's settings (SettingsDep).",
+        "Make the token with exercise 3's function, the app's settings (SettingsDep) and the app's clock (ClockDep).",
+        answer=ISSUE_TOKEN,
     )
     _, claims = shop.forge.read(token)
     numeric = shop.forge.numeric_date
@@ -74,6 +85,7 @@ async def test_login(client, tables, shop):
         found == expected,
         f"The token issued by the app's clock at {issued.isoformat()} has the claims {found}, expected {expected}.",
         "sub is `str(customer.id)`; the time is `clock.now()` from ClockDep, not `datetime.now()`.",
+        answer=ISSUE_TOKEN,
     )
 
 
@@ -87,18 +99,22 @@ async def test_own_orders(client, tables, shop):
         expect(
             response.status_code == 200,
             f"GET /orders with a valid token answered {response.status_code} {response.text[:200]}.",
-            "`@router.get('/orders')` taking `customer: CurrentCustomer`, calling `list_orders(uow, customer.id)`.",
+            "A GET route that takes the caller from `CurrentCustomer` and lists that customer's orders with the "
+            "given `list_orders`.",
+            answer=OWN_ORDERS,
         )
         expect(
             by_id(response.json()) == expected,
             f"GET /orders for customer {customer_id} returned {response.text[:300]}, expected {expected}.",
-            "List only the caller's orders: `list_orders(uow, customer.id)`, the id from the token's customer.",
+            "List only the caller's orders: the id comes from the token's customer, never from the request.",
+            answer=OWN_ORDERS,
         )
     missing = await client.get("/orders")
     expect(
         missing.status_code == 401,
         f"GET /orders without a token answered {missing.status_code}, expected 401.",
         "Every order route takes `customer: CurrentCustomer`.",
+        answer="async def read_orders(customer: CurrentCustomer, uow: UowDep) -> list[OrderOut]:",
     )
 
 
@@ -113,4 +129,5 @@ async def test_another_customers_order_is_not_found(client, tables, shop):
         f"GET /orders/2, Ada's order, with Grace's token answered {other.status_code} {other.text[:200]}, expected "
         "404. A 200 lets anyone read every order by counting ids; a 403 tells them the order exists.",
         "What would the answer be if order 2 did not exist at all?",
+        answer="if order is None or order.customer_id != customer_id:\n    raise OrderNotFound(order_id)",
     )

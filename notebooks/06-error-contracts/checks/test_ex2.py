@@ -7,9 +7,8 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex2")
 
 TABLE_HINT = (
-    'Each domain exception needs its entry: `PROBLEM_TYPES[OutOfStock] = ProblemType(409, f"{PROBLEMS}/out-of-stock", '
-    '"Out of stock", "...")`, and domain_error_handler answers with `problem_response(kind.status, kind.detail, '
-    "type=kind.type, title=kind.title, headers=kind.headers)`."
+    "Each domain exception needs its entry in PROBLEM_TYPES, a ProblemType with its status and a type of its own "
+    "under PROBLEMS; domain_error_handler answers with problem_response, from every field of the entry."
 )
 
 
@@ -27,9 +26,10 @@ async def test_domain_errors_have_their_status(client, contract, problem_table):
             name in problem_table,
             f"PROBLEM_TYPES has no entry for {name}: a {name} raised in a route is an unhandled 500.",
             TABLE_HINT,
+            answer=contract.TABLE_ENTRY,
         )
         response = await client.get(f"/raise/{name}")
-        contract.expect_problem(response, f"A route raising {name}", status, TABLE_HINT)
+        contract.expect_problem(response, f"A route raising {name}", status, TABLE_HINT, contract.DOMAIN_HANDLER)
 
 
 @pytest.mark.points(1)
@@ -37,12 +37,13 @@ async def test_unauthenticated_problems_ask_for_bearer(client, contract):
     """InvalidCredentials and InvalidToken answer 401 with WWW-Authenticate: Bearer"""
     for name in ("InvalidCredentials", "InvalidToken"):
         response = await client.get(f"/raise/{name}")
-        contract.expect_problem(response, f"A route raising {name}", 401, TABLE_HINT)
+        contract.expect_problem(response, f"A route raising {name}", 401, TABLE_HINT, contract.DOMAIN_HANDLER)
         contract.expect_header(
             response,
             f"A route raising {name}",
             "WWW-Authenticate",
             "Bearer",
-            "RFC 6750 asks for the challenge on every bearer 401: give the two 401 entries of PROBLEM_TYPES the "
-            "headers `BEARER`, and pass `headers=kind.headers` to problem_response.",
+            "RFC 6750 asks for the challenge on every bearer 401: the two 401 entries of PROBLEM_TYPES carry the "
+            "headers `BEARER`, and domain_error_handler passes the entry's headers on.",
+            contract.TABLE_ENTRY,
         )

@@ -8,7 +8,7 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex3")
 
-HANDLER_HINT = "`problem_response(exc.status_code, detail, headers=exc.headers)`, with the detail of exercise 3."
+HANDLER_HINT = "Answer with problem_response: the exception's status, a string detail, and the exception's own headers."
 
 
 @pytest.fixture
@@ -21,12 +21,15 @@ def app_kwargs(db):
 async def test_unknown_route_is_a_problem(client, contract):
     """an unknown URL answers a 404 problem of type about:blank"""
     response = await client.get("/no/such/page")
-    body = contract.expect_problem(response, "GET /no/such/page (no such route)", 404, HANDLER_HINT)
+    body = contract.expect_problem(
+        response, "GET /no/such/page (no such route)", 404, HANDLER_HINT, contract.HTTP_HANDLER
+    )
     expected = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
     expect(
         {member: body.get(member) for member in expected} == expected,
         f"GET /no/such/page answered {body}, expected {expected}.",
         "An HTTPException is an about:blank problem: the status phrase as title, `exc.detail` as detail.",
+        answer=contract.HTTP_HANDLER,
     )
 
 
@@ -34,14 +37,15 @@ async def test_unknown_route_is_a_problem(client, contract):
 async def test_405_keeps_allow(client, contract):
     """a wrong method answers a 405 problem that keeps the Allow header"""
     response = await client.post("/only-get")
-    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, HANDLER_HINT)
+    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, HANDLER_HINT, contract.HTTP_HANDLER)
     contract.expect_header(
         response,
         "POST /only-get",
         "Allow",
         "GET",
-        "The 405's HTTPException carries `Allow` in `exc.headers` (RFC 9110 requires it): pass "
-        "`headers=exc.headers` to problem_response, whatever the status.",
+        "The 405's HTTPException carries `Allow` in `exc.headers` (RFC 9110 requires it): hand the exception's "
+        "headers to problem_response, whatever the status.",
+        contract.HTTP_HANDLER,
     )
     expect(
         response.json().get("title") == HTTPStatus(405).phrase,

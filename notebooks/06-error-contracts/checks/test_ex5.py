@@ -16,8 +16,8 @@ CRASHES = {
     "zero": ("ZeroDivisionError", ["division by zero"]),
 }
 LEAK_HINT = (
-    'The client gets `problem_response(500, "a fixed sentence")` and nothing else; `str(exc)`, `repr(exc)`, '
-    "`type(exc).__name__` and the traceback go to `error_log.error(..., exc_info=exc)` only."
+    "The client gets a 500 problem with a fixed sentence and nothing else; `str(exc)`, `repr(exc)`, "
+    "`type(exc).__name__` and the traceback go to the log only, through `exc_info=exc`."
 )
 
 
@@ -36,19 +36,21 @@ async def test_unexpected_error_is_a_problem(client, contract):
         response,
         "A route dividing by zero",
         500,
-        'unexpected_error_handler returns `problem_response(500, "...")`: a JSONResponse with '
-        "media_type=PROBLEM_JSON (a bare JSONResponse says application/json).",
+        "unexpected_error_handler answers with problem_response, which sets the problem media type (a bare "
+        "JSONResponse says application/json).",
+        contract.UNEXPECTED_HANDLER,
     )
     expect(
         body.get("type") == "about:blank" and body.get("title") == "Internal Server Error",
         f"A route dividing by zero answered the type {body.get('type')!r} and the title {body.get('title')!r}, "
         "expected 'about:blank' and 'Internal Server Error'.",
         "A bug has no domain meaning: a plain about:blank problem with the status phrase as title.",
+        answer=contract.UNEXPECTED_HANDLER,
     )
 
 
 @pytest.mark.points(2)
-async def test_500_leaks_nothing(client):
+async def test_500_leaks_nothing(client, contract):
     """the 500 shows no SQL, connection string, file path, class name or message of the exception"""
     for kind, (exception_name, secrets) in CRASHES.items():
         response = await client.get(f"/crash/{kind}")
@@ -62,14 +64,19 @@ async def test_500_leaks_nothing(client):
             and json_body(response) is not None,
             f"A route raising {exception_name} answered {describe(response)}: that is Starlette's own 500, so "
             "unexpected_error_handler did not answer (it is missing, or it raised).",
-            'unexpected_error_handler returns `problem_response(500, "...")`.',
+            "unexpected_error_handler must answer, not raise: with a problem that problem_response makes.",
+            answer=contract.UNEXPECTED_HANDLER,
         )
         leaks = leak_issues(response.text, exception_names=[exception_name], secrets=secrets)
         expect(
             not leaks,
             f"The 500 of a route raising {exception_name} shows server internals: {'; '.join(leaks)}.",
             LEAK_HINT,
+            answer=contract.UNEXPECTED_HANDLER,
         )
+
+
+REGISTER_HTTP = "app.add_exception_handler(StarletteHTTPException, http_error_handler)"
 
 
 def diagnose_registration(keys: list[list[str]]) -> str:
@@ -93,24 +100,30 @@ async def test_register_covers_framework_errors(client, contract, learner):
     observed = await learner.probe(handler_keys_probe)
     expect(observed.ok, f"`register_problem_handlers(FastAPI())` raised {observed.describe_error()}.")
     hint = diagnose_registration(observed.value)
-    contract.expect_problem(await client.get("/no/such/page"), "GET /no/such/page (no such route)", 404, hint)
+    contract.expect_problem(
+        await client.get("/no/such/page"), "GET /no/such/page (no such route)", 404, hint, REGISTER_HTTP
+    )
     response = await client.post("/only-get")
-    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, hint)
-    contract.expect_header(response, "POST /only-get", "Allow", "GET", hint)
+    contract.expect_problem(response, "POST /only-get (a GET-only route)", 405, hint, REGISTER_HTTP)
+    contract.expect_header(response, "POST /only-get", "Allow", "GET", hint, REGISTER_HTTP)
     response = await client.get("/needs-token")
-    contract.expect_problem(response, "GET /needs-token without a token", 401, hint)
-    contract.expect_header(response, "GET /needs-token without a token", "WWW-Authenticate", "Bearer", hint)
+    contract.expect_problem(response, "GET /needs-token without a token", 401, hint, REGISTER_HTTP)
+    contract.expect_header(
+        response, "GET /needs-token without a token", "WWW-Authenticate", "Bearer", hint, REGISTER_HTTP
+    )
     contract.expect_problem(
         await client.post("/signup", json={}),
         "POST /signup with an empty body",
         422,
         "Register validation_error_handler on RequestValidationError.",
+        "app.add_exception_handler(RequestValidationError, validation_error_handler)",
     )
     contract.expect_problem(
         await client.get("/crash/zero"),
         "A route dividing by zero",
         500,
         "Register unexpected_error_handler on Exception.",
+        "app.add_exception_handler(Exception, unexpected_error_handler)",
     )
 
 

@@ -21,6 +21,8 @@ PASS_THROUGH_HINT = (
     "Let the route call the service and return: a `try`/`except` that raises HTTPException (or returns a response) "
     "replaces the table's answer with one of its own."
 )
+PASS_THROUGH = "return OrderOut.model_validate(await get_order(uow, customer.id, order_id))  # no try, no except"
+CREATED = {("post", "/customers"), ("post", "/orders")}
 
 
 @pytest.fixture
@@ -29,8 +31,8 @@ def app_kwargs(db, shop):
     return {"database_url": db.url, "mode": "full", "secret": shop.SECRET}
 
 
-def expect_status(response, label: str, status: int, hint: str):
-    expect(response.status_code == status, f"{label} answered {describe(response)}, expected {status}.", hint)
+def expect_status(response, label: str, status: int, hint: str, answer: str = ""):
+    expect(response.status_code == status, f"{label} answered {describe(response)}, expected {status}.", hint, answer)
     return response.json()
 
 
@@ -48,12 +50,15 @@ async def test_routes_work(client, shop):
         login,
         "POST /auth/token with Ada's password",
         200,
-        "Call `authenticate`, then `create_access_token(settings, str(customer.id), clock.now())`.",
+        "Call `authenticate` with the form's username and password, then make the customer's token as in chapter 05.",
+        "customer = await authenticate(uow, form.username, form.password)\n"
+        "return Token(access_token=create_access_token(settings, str(customer.id), clock.now()))",
     )
     expect(
         isinstance(token, dict) and token.get("token_type") == "bearer" and token.get("access_token"),
         f"POST /auth/token answered {token}, expected a Token.",
-        "Return `Token(access_token=...)`.",
+        "Answer with the given Token model.",
+        answer="return Token(access_token=create_access_token(settings, str(customer.id), clock.now()))",
     )
     ada = {"Authorization": f"Bearer {token['access_token']}"}
     me = expect_status(await client.get("/customers/me", headers=ada), "GET /customers/me as Ada", 200, "")
@@ -66,11 +71,17 @@ async def test_routes_work(client, shop):
             200,
             "Call `get_customer(uow, caller, customer_id)`; "
             "declare GET /customers/me before GET /customers/{customer_id}.",
+            "return CustomerOut.model_validate(await get_customer(uow, caller, customer_id))",
         )
         expect(body.get("id") == 1, f"GET /customers/1 as {label} answered {body}.")
     order = await client.post("/orders", json={"lines": [{"book_id": 1, "quantity": 2}]}, headers=ada)
     body = expect_status(
-        order, "POST /orders as Ada", 201, "Call `place_order(uow, customer.id, lines)`; status_code=201."
+        order,
+        "POST /orders as Ada",
+        201,
+        "Call place_order for the caller, with the body's lines as (book_id, quantity) pairs; the route's status "
+        "is 201.",
+        "order = await place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])",
     )
     expect(
         body.get("customer_id") == 1 and body.get("lines") == [{"book_id": 1, "quantity": 2}],
@@ -112,15 +123,21 @@ async def test_domain_errors_reach_the_handlers(client, shop, contract, problem_
         kind = problem_table.get(name)
         expect(kind is not None, f"PROBLEM_TYPES has no entry for {name} (exercise 2).")
         response = await client.request(method, url, **arguments)
-        body = contract.expect_problem(response, label, kind["status"], PASS_THROUGH_HINT)
+        body = contract.expect_problem(response, label, kind["status"], PASS_THROUGH_HINT, PASS_THROUGH)
         expect(
             body.get("type") == kind["type"] and body.get("title") == kind["title"],
             f"{label} answered the problem {body}, not the one PROBLEM_TYPES gives {name} (type {kind['type']!r}): "
             f"the route turned {name} into an error of its own instead of letting it reach domain_error_handler.",
             PASS_THROUGH_HINT,
+            answer=PASS_THROUGH,
         )
     contract.expect_header(
-        response, "POST /auth/token with a wrong password", "WWW-Authenticate", "Bearer", PASS_THROUGH_HINT
+        response,
+        "POST /auth/token with a wrong password",
+        "WWW-Authenticate",
+        "Bearer",
+        PASS_THROUGH_HINT,
+        "customer = await authenticate(uow, form.username, form.password)  # no try, no except",
     )
 
 
@@ -160,12 +177,14 @@ async def test_routes_catch_nothing(learner):
             "detail on its own again.",
             "Call the service and let its domain exception go up to the handlers registered by "
             "register_problem_handlers.",
+            answer=PASS_THROUGH,
         )
         expect(
             not flagged,
             f"The route function `{route['function']}` of {route['route']} refers to {', '.join(flagged)}: it catches "
             "a domain exception itself instead of letting it reach domain_error_handler.",
             "No try/except in routes: the mapping from exception to problem lives in PROBLEM_TYPES only.",
+            answer=PASS_THROUGH,
         )
 
 
@@ -203,11 +222,19 @@ async def test_openapi_documents_problems(learner, db, shop):
         expect(operation is not None, f"The OpenAPI schema has no {label}.", "Add the route to `router`.")
         for status in (*statuses, 500):
             response = operation.get("responses", {}).get(str(status))
+            listed = ", ".join(map(str, statuses))
             hint = (
-                f"`responses=problem_responses({', '.join(map(str, statuses))})` on the route's decorator, and "
-                "`APIRouter(responses=problem_responses(500))` for the 500."
+                f"Document the route's problems ({listed}) with `problem_responses` on its decorator, and the 500 "
+                "with the router's `APIRouter(responses=problem_responses(500))`."
             )
-            expect(response is not None, f"The OpenAPI schema does not document the {status} of {label}.", hint)
+            created = ", status_code=201" if (method, path) in CREATED else ""
+            key_line = f'@router.{method}("{path}"{created}, responses=problem_responses({listed}))'
+            expect(
+                response is not None,
+                f"The OpenAPI schema does not document the {status} of {label}.",
+                hint,
+                answer=key_line,
+            )
             content = response.get("content", {})
             if PROBLEM_JSON not in content:
                 media = ", ".join(content) or "no content"
@@ -217,6 +244,7 @@ async def test_openapi_documents_problems(learner, db, shop):
                     f"The OpenAPI schema documents the {status} of {label} as {media}{default}, not as "
                     f"{PROBLEM_JSON}, which is what the handlers send.",
                     '`{"model": Problem}` documents the schema under application/json: use problem_responses. ' + hint,
+                    answer=key_line,
                 )
             schema = resolve(content[PROBLEM_JSON].get("schema", {}), document)
             properties = set(schema.get("properties", {}))
@@ -225,4 +253,5 @@ async def test_openapi_documents_problems(learner, db, shop):
                 f"The OpenAPI schema documents the {status} of {label} as {PROBLEM_JSON} with a schema whose "
                 f"properties are {sorted(properties)}; a problem has {', '.join(REQUIRED_MEMBERS)}.",
                 "Give the media type the Problem schema: problem_responses does.",
+                answer=key_line,
             )

@@ -449,11 +449,12 @@ class Shop:
             return explain_500(label, observed.value["error"])
         return f"{label} crashed (500).", "Run the request in the notebook to see the whole traceback."
 
-    async def expect_status(self, response, status: int, label: str, hint: str = "") -> Any:
-        """The JSON body of ``response`` when it has ``status``; else a failed check that explains it."""
+    async def expect_status(self, response, status: int, label: str, hint: str = "", answer: str = "") -> Any:
+        """The JSON body of ``response`` when it has ``status``; else a failed check that explains it (``hint`` and
+        ``answer`` are the two levels of the hint)."""
         if response.status_code == 500 and status != 500:
             message, why = await self.explain(response, label)
-            expect(False, message, why or hint)
+            expect(False, message, why or hint, answer)
         body = body_of(response)
         no_route = isinstance(body, dict) and body.get("detail") in ("Not Found", "Method Not Allowed")
         if response.status_code in (404, 405) and no_route:
@@ -467,6 +468,7 @@ class Shop:
             response.status_code == status,
             f"{label} answered {response.status_code} {short(body, 200)}, expected {status}.",
             hint,
+            answer,
         )
         return body
 
@@ -572,18 +574,27 @@ def declared():
     return expect_declared
 
 
-def extra_verdict(model: str, body: dict[str, Any], field: str, answer: dict[str, Any]) -> tuple[str, str]:
-    """Why an input model accepted a body with an unknown ``field``: kept (extra='allow') or dropped."""
+FORBID_HINT = (
+    "Refuse unknown fields with `extra='forbid'` in InputModel's configuration; every input model inherits it."
+)
+FORBID_ANSWER = 'model_config = ConfigDict(extra="forbid")  # in InputModel'
+
+
+def extra_verdict(model: str, body: dict[str, Any], field: str, answer: dict[str, Any]) -> tuple[str, str, str]:
+    """Why an input model accepted a body with an unknown ``field``, kept (extra='allow') or dropped: a message,
+    a hint and its key line."""
     if re.search(rf"'{field}'", str(answer.get("dump"))):
         return (
             f"`{model}` accepted {short(body)} and kept `{field}` (extra='allow'): it reaches `model_dump()` and "
             "from there the database.",
-            "Set `model_config = ConfigDict(extra='forbid')` on InputModel and inherit from it.",
+            FORBID_HINT,
+            FORBID_ANSWER,
         )
     return (
         f"`{model}` accepted {short(body)}: `{field}` was silently dropped (extra='ignore', pydantic's default), "
         "so the client never learns that its request was refused in part.",
-        "Set `model_config = ConfigDict(extra='forbid')` on InputModel and inherit from it.",
+        FORBID_HINT,
+        FORBID_ANSWER,
     )
 
 

@@ -7,7 +7,17 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex4")
 
 LIN = {"name": "Lin", "email": "lin@example.com", "password": "Lin's long password"}
-REGISTER_HINT = "Call `register_customer(uow, body.name, body.email, body.password)`; return its CustomerOut."
+REGISTER_HINT = (
+    "Call the provided `register_customer` with the body's fields; return the new customer as a CustomerOut."
+)
+REGISTER_ANSWER = (
+    "customer = await register_customer(uow, body.name, body.email, body.password)\n"
+    "return CustomerOut.model_validate(customer)"
+)
+PATCH_ANSWER = (
+    "updated = await update_customer(uow, customer.id, body.model_dump(exclude_none=True))\n"
+    "return CustomerOut.model_validate(updated)"
+)
 
 
 @pytest.mark.points(2)
@@ -15,15 +25,23 @@ async def test_register_and_me_answer_customer_out(client, shop):
     """POST /customers answers 201 and exactly CustomerOut; GET /customers/me too"""
     shop.seed()
     response = await client.post("/customers", json=LIN)
-    body = await shop.expect_status(response, 201, "POST /customers with a new email", REGISTER_HINT)
+    body = await shop.expect_status(
+        response, 201, "POST /customers with a new email", REGISTER_HINT, answer=REGISTER_ANSWER
+    )
     shop.expect_keys("POST /customers", body, shop.CUSTOMER_OUT)
     row = shop.customer_by_email(LIN["email"])
-    expect(row is not None, "POST /customers answered 201 but stored no customer with that email.", REGISTER_HINT)
+    expect(
+        row is not None,
+        "POST /customers answered 201 but stored no customer with that email.",
+        REGISTER_HINT,
+        REGISTER_ANSWER,
+    )
     expected = {"id": row["id"], "name": "Lin", "email": "lin@example.com"}
     expect(
         body == expected,
         f"POST /customers answered {body}, expected {expected} (the stored customer).",
         REGISTER_HINT,
+        REGISTER_ANSWER,
     )
     response = await client.get("/customers/me", headers=shop.auth(row["id"]))
     body = await shop.expect_status(
@@ -57,15 +75,20 @@ async def test_register_refuses_is_admin(client, shop):
 async def test_patch_me_changes_only_what_was_sent(client, shop):
     """PATCH /customers/me changes the fields sent, keeps the others, answers CustomerOut"""
     shop.seed()
-    hint = "`update_customer(uow, customer.id, body.model_dump(exclude_none=True))`, then return CustomerOut."
+    hint = (
+        "Pass `update_customer` only the fields that were sent and not null (a dump of the body that leaves out "
+        "None), then return the updated customer as a CustomerOut."
+    )
     response = await client.patch("/customers/me", json={"name": "Ada Lovelace"}, headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "PATCH /customers/me with a new name", hint)
+    body = await shop.expect_status(response, 200, "PATCH /customers/me with a new name", hint, answer=PATCH_ANSWER)
     shop.expect_keys("PATCH /customers/me", body, shop.CUSTOMER_OUT)
     expected = {"id": 1, "name": "Ada Lovelace", "email": "ada@example.com"}
-    expect(body == expected, f"PATCH /customers/me {{name}} answered {body}, expected {expected}.", hint)
+    expect(body == expected, f"PATCH /customers/me {{name}} answered {body}, expected {expected}.", hint, PATCH_ANSWER)
     new = {"name": None, "email": "ada@lovelace.example"}
     response = await client.patch("/customers/me", json=new, headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "PATCH /customers/me with a new email and `name: null`", hint)
+    body = await shop.expect_status(
+        response, 200, "PATCH /customers/me with a new email and `name: null`", hint, answer=PATCH_ANSWER
+    )
     row = shop.customer(1)
     expected = {"id": 1, "name": "Ada Lovelace", "email": "ada@lovelace.example"}
     expect(
@@ -73,6 +96,7 @@ async def test_patch_me_changes_only_what_was_sent(client, shop):
         f"PATCH /customers/me with {new} answered {body} and stored name={row['name']!r}, email={row['email']!r}; "
         f"expected {expected}: a field left out or null stays as it is.",
         hint,
+        PATCH_ANSWER,
     )
 
 

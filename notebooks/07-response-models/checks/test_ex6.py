@@ -39,6 +39,10 @@ async def test_find_leaks_reports_paths(learner):
             observed.value == expected,
             f"`find_leaks` on {what} returned {observed.value!r}, expected {expected!r} "
             f"(value {value!r}, forbidden {forbidden!r}).",
-            "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Compare `text.casefold()` with "
-            "`secret.casefold()`; a string containing `$argon2` or `$2b$` leaks too.",
+            "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Fold the case of both sides before "
+            "comparing; a string containing `$argon2` or `$2b$` leaks whatever the forbidden values are.",
+            answer="folded = text.casefold()\n"
+            "return any(secret.casefold() in folded for secret in forbidden if secret) or any(\n"
+            "    marker in text for marker in HASH_MARKERS\n"
+            ")",
         )

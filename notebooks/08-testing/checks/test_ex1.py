@@ -7,7 +7,9 @@ pytestmark = pytest.mark.exercise("ex1")
 REGISTER_ANSWERS_200 = (
     "POST /customers answers 200 instead of 201",
     [['@router.post("/customers", status_code=201)', '@router.post("/customers")']],
-    "Assert the exact status code: `assert response.status_code == 201`.",
+    "Assert the exact status code, not only that the registration succeeded.",
+    (),
+    "assert response.status_code == 201",
 )
 
 

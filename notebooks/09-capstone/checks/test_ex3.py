@@ -16,12 +16,18 @@ async def test_models_describe_the_bookshop(probe, fixtures, schema):
         not missing,
         f"app.models does not export {', '.join(missing)}.",
         "app/models/__init__.py imports Base from base.py and every model from its module.",
+        answer="from app.models.base import Base\n"
+        "from app.models.catalogue import Author, Book\n"
+        "from app.models.customers import Customer\n"
+        "from app.models.orders import Order, OrderLine",
     )
     problems = schema.differences(schema.of_models(described["tables"]), schema.EXPECTED)
     expect(
         not problems,
         "The models do not describe the bookshop's schema: " + "; ".join(problems[:8]) + ".",
         "A table missing from Base.metadata is a model module that app/models/__init__.py does not import. "
-        "`Mapped[int]` is NOT NULL; `mapped_column(String(320), unique=True)` makes the email unique; "
-        "`mapped_column(ForeignKey('customers.id'))` makes a foreign key.",
+        "`Mapped[int]` is NOT NULL; uniqueness is a keyword argument of mapped_column; a foreign key is a "
+        "`ForeignKey` that names its target column as a string.",
+        answer="email: Mapped[str] = mapped_column(String(320), unique=True)\n"
+        'customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)',
     )

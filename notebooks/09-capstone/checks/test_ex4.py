@@ -23,6 +23,8 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
         not wrong,
         f"Inside `async with uow:`, {', '.join(f'uow.{name} is {kind}' for name, kind in wrong.items())}.",
         "__aenter__ builds uow.authors, uow.books, uow.customers and uow.orders on the new session.",
+        answer="self.session = self.sessionmaker()\n"
+        "self.authors = AuthorRepository(self.session)  # books, customers and orders alike",
     )
     expect(
         answer["error"] == "propagated",
@@ -34,6 +36,7 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
         "committed@example.com" in emails,
         "A customer added and committed in the unit of work is not in the database.",
         "commit() commits the unit of work's session.",
+        answer="await self.session.commit()",
     )
     expect(
         "uncommitted@example.com" not in emails,
@@ -43,7 +46,8 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
     expect(
         "failed@example.com" not in emails,
         "A customer added (and flushed) in a block that raised is in the database.",
-        "__aexit__ rolls back when exc_type is not None.",
+        "__aexit__ rolls back when the block raised: its exc_type argument tells.",
+        answer="if exc_type is not None:\n    await self.rollback()",
     )
     expect(
         answer["readable"] == "committed",
@@ -54,6 +58,7 @@ async def test_unit_of_work_keeps_only_commits(probe, db, fixtures):
         answer["checked_out"] == 0,
         f"{answer['checked_out']} connection(s) were still checked out after the blocks ended.",
         "Close the session in __aexit__ in every case (a `finally`).",
+        answer="finally:\n    await self.session.close()\n    self.session = None",
     )
     expect_no_open_transaction(
         observed, db, "after the blocks ended", "Close the session in __aexit__ in every case (a `finally`)."

@@ -20,6 +20,14 @@ ROUTES = {
 }
 
 
+ORDER_ANSWER = (
+    '@router.post("/orders", status_code=201)\n'
+    "async def place_order(body: OrderIn, customer: CurrentCustomer, uow: UowDep) -> OrderOut:\n"
+    "    lines = [(line.book_id, line.quantity) for line in body.lines]\n"
+    "    return OrderOut.model_validate(await orders.place_order(uow, customer.id, lines))"
+)
+
+
 def sort_books(authors):
     return [a | {"books": sorted(a.get("books") or [], key=lambda b: b.get("id", 0))} for a in authors]
 
@@ -33,20 +41,25 @@ async def test_register_and_log_in(client, shop, fixtures):
     expect(
         response.status_code == 201,
         f"POST /customers answered {shop.show(response)}, expected 201.",
-        "`@router.post('/customers', status_code=201)` in routers/customers.py, included by create_app.",
+        "Set the status of a success on the route's decorator in routers/customers.py; create_app includes the router.",
+        answer='@router.post("/customers", status_code=201)',
     )
     body = response.json()
     expect(
         isinstance(body, dict) and set(body) == {"id", "name", "email"},
         f"POST /customers answered {body}, expected exactly id, name and email.",
         "Return a CustomerOut (the route's return annotation filters the answer).",
+        answer="return CustomerOut.model_validate(customer)",
     )
     ada = await shop.log_in(client, fixtures.Customer(id=body["id"], email=body["email"]))
     me = await client.get("/customers/me", headers=ada.headers)
     expect(
         me.status_code == 200 and me.json() == body,
         f"GET /customers/me with Ada's token answered {shop.show(me)}, expected {body}.",
-        "`customer: CurrentCustomer` and return CustomerOut.model_validate(customer).",
+        "Take the caller from the CurrentCustomer dependency and convert it with CustomerOut.",
+        answer='@router.get("/customers/me")\n'
+        "async def read_me(customer: CurrentCustomer) -> CustomerOut:\n"
+        "    return CustomerOut.model_validate(customer)",
     )
 
 
@@ -58,19 +71,27 @@ async def test_browse_and_order(client, shop):
     expect(
         authors.status_code == 200 and sort_books(authors.json()) == shop.expected_authors(),
         f"GET /authors answered {shop.show(authors)}, expected every author with their books, ordered by id.",
-        "catalogue.list_authors with the page's limit and offset; `[AuthorWithBooks.model_validate(a) for a in ...]`.",
+        "Call catalogue.list_authors with the page's limit and offset, and convert each author with AuthorWithBooks.",
+        answer="authors = await catalogue.list_authors(uow, limit=page.limit, offset=page.offset)\n"
+        "return [AuthorWithBooks.model_validate(author) for author in authors]",
     )
     books = await client.get("/books")
     expect(
         books.status_code == 200 and books.json() == shop.expected_books(),
         f"GET /books answered {shop.show(books)}, expected every book with its author, ordered by id.",
         "catalogue.list_books with the page's limit and offset; BookWithAuthor for each book.",
+        answer="books = await catalogue.list_books(uow, limit=page.limit, offset=page.offset)\n"
+        "return [BookWithAuthor.model_validate(book) for book in books]",
     )
     book = await client.get("/books/2")
     expect(
         book.status_code == 200 and book.json() == shop.expected_books()[1],
         f"GET /books/2 answered {shop.show(book)}, expected {shop.expected_books()[1]}.",
-        "`@router.get('/books/{book_id}')` returning BookWithAuthor.model_validate(await catalogue.get_book(...)).",
+        "A route on the path `/books/{book_id}` (the path parameter is a parameter of the function) that returns "
+        "the BookWithAuthor of catalogue.get_book.",
+        answer='@router.get("/books/{book_id}")\n'
+        "async def read_book(book_id: int, uow: UowDep) -> BookWithAuthor:\n"
+        "    return BookWithAuthor.model_validate(await catalogue.get_book(uow, book_id))",
     )
     ada = await shop.log_in(client, shop.add_customer(1, "ada@example.com"))
     order = {"lines": [{"book_id": 1, "quantity": 2}, {"book_id": 2, "quantity": 1}]}
@@ -78,7 +99,9 @@ async def test_browse_and_order(client, shop):
     expect(
         created.status_code == 201,
         f"POST /orders with Ada's token answered {shop.show(created)}, expected 201.",
-        "`@router.post('/orders', status_code=201)`: orders.place_order(uow, customer.id, lines).",
+        "Set the status of a success on the decorator, and call orders.place_order for the caller with the body's "
+        "lines as (book_id, quantity) pairs.",
+        answer=ORDER_ANSWER,
     )
     body = created.json()
     expected_lines = sorted(order["lines"], key=lambda line: line["book_id"])
@@ -87,6 +110,7 @@ async def test_browse_and_order(client, shop):
         and sorted(body.get("lines", []), key=lambda line: line.get("book_id", 0)) == expected_lines,
         f"POST /orders answered {body}, expected customer_id {ada.id} and the two lines.",
         "The customer comes from the token (CurrentCustomer), the lines from the body; return an OrderOut.",
+        answer=ORDER_ANSWER,
     )
     expect(
         shop.stock()[1] == 1 and shop.stock()[2] == 1,
@@ -97,13 +121,16 @@ async def test_browse_and_order(client, shop):
     expect(
         listed.status_code == 200 and [o.get("id") for o in listed.json()] == [body["id"]],
         f"GET /orders with Ada's token answered {shop.show(listed)}, expected her one order.",
-        "orders.list_orders(uow, customer.id, limit=page.limit, offset=page.offset).",
+        "Call orders.list_orders for the caller (CurrentCustomer), with the page's limit and offset.",
+        answer="found = await orders.list_orders(uow, customer.id, limit=page.limit, offset=page.offset)\n"
+        "return [OrderOut.model_validate(order) for order in found]",
     )
     one = await client.get(f"/orders/{body['id']}", headers=ada.headers)
     expect(
         one.status_code == 200 and one.json().get("id") == body["id"],
         f"GET /orders/{body['id']} with Ada's token answered {shop.show(one)}.",
-        "orders.get_order(uow, customer.id, order_id).",
+        "Call orders.get_order for the caller and the order id of the path.",
+        answer="return OrderOut.model_validate(await orders.get_order(uow, customer.id, order_id))",
     )
 
 
@@ -116,16 +143,27 @@ async def test_routers_only_translate(learner, probe, fixtures, layers):
     for module in ROUTERS:
         found = imported["modules"][module]
         expect(found["error"] is None, f"Importing {module} failed: {found['error']}", "Write its cell and run it.")
-        expect("router" in found["names"], f"{module} defines no `router`.", "`router = APIRouter()` at module level.")
+        expect(
+            "router" in found["names"],
+            f"{module} defines no `router`.",
+            "Each router module defines its `router`, an APIRouter, at module level.",
+            answer='router = APIRouter(tags=["orders"])  # each module its own',
+        )
     routes = imported["routes"]
     expect(
         isinstance(routes, list),
         f"Importing app.main and reading its routes failed: {routes}",
-        "app/main.py defines create_app and `app = create_app()`.",
+        "app/main.py defines create_app and, at module level, the app it makes.",
+        answer="app = create_app()",
     )
     served = {tuple(route) for route in routes}
     missing = sorted(f"{method} {path}" for path, method in ROUTES if (path, method) not in served)
-    expect(not missing, f"app.main.app has no route {', '.join(missing)}.", "create_app includes the four routers.")
+    expect(
+        not missing,
+        f"app.main.app has no route {', '.join(missing)}.",
+        "create_app includes the four routers.",
+        answer="for module in (auth, customers, catalogue, orders):\n    app.include_router(module.router)",
+    )
     in_routers = {tuple(route) for module in ROUTERS for route in imported["modules"][module]["routes"]}
     outside = sorted(f"{method} {path}" for path, method in ROUTES if (path, method) not in in_routers)
     expect(
@@ -162,12 +200,15 @@ async def test_uvicorn_serves_the_app(probe, db, fixtures, shop, serve):
             books["status"] == 200 and '"Kindred"' in books["body"],
             f"uvicorn answered GET /books with {books['status']} {books['body'][:200]}, expected the books of "
             "BOOKSHOP_DATABASE_URL's database.",
-            "app = create_app() builds its settings from the environment (Settings()).",
+            "The module-level app builds its settings from the environment: create_app without settings uses "
+            "Settings().",
+            answer="settings = settings or Settings()  # in create_app\napp = create_app()  # at module level",
         )
         missing = await get("/books/999")
         expect(
             missing["status"] == 404 and missing["type"].startswith("application/problem+json"),
             f"uvicorn answered GET /books/999 with {missing['status']} ({missing['type']}), expected a 404 as "
             "problem details.",
-            "create_app calls register_problem_handlers(app).",
+            "create_app registers core/errors.py's problem handlers on the app it builds.",
+            answer="register_problem_handlers(app)  # in create_app",
         )

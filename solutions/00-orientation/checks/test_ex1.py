@@ -40,7 +40,8 @@ async def test_greet_is_async_and_yields(learner):
     expect(
         observed.value["yielded"],
         "`greet` never gave the event loop a turn.",
-        "Await `asyncio.sleep(0)` inside greet before returning.",
+        "A coroutine lets other tasks run only where it awaits something: the contract names what to await.",
+        answer="await asyncio.sleep(0)",
     )
 
 
@@ -53,4 +54,5 @@ async def test_greet_ada(learner):
         observed.value == "Hello, Ada!",
         f"`await greet('Ada')` returned {observed.value!r}, expected 'Hello, Ada!'.",
         "Mind the comma and the exclamation mark.",
+        answer='return f"Hello, {name}!"',
     )

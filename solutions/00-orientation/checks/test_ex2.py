@@ -21,12 +21,14 @@ async def test_top_level_greetings(learner):
         observed.ok,
         "`greetings` is not defined.",
         "If the cell used asyncio.run(), it failed: a notebook's loop is already running. "
-        "Write `greetings = await gather_greetings([...])`.",
+        "Await the call at the top level of the cell instead.",
+        answer='greetings = await gather_greetings(["Ada", "Linus"])',
     )
     expect(
         observed.value == ["Hello, Ada!", "Hello, Linus!"],
         f"`greetings` is {observed.value!r}, expected ['Hello, Ada!', 'Hello, Linus!'].",
         "Did you await the call? A coroutine object is not a list.",
+        answer='greetings = await gather_greetings(["Ada", "Linus"])',
     )
 
 
@@ -39,4 +41,5 @@ async def test_gather_keeps_order(learner):
         observed.value == ["Hello, C!", "Hello, A!", "Hello, B!"],
         f"`await gather_greetings(['C', 'A', 'B'])` returned {observed.value!r}.",
         "Return a list, in the order of the names.",
+        answer="return list(await asyncio.gather(*(greet(name) for name in names)))",
     )

@@ -15,4 +15,5 @@ async def test_greet_any_name(learner):
             observed.ok and observed.value == f"Hello, {name}!",
             f"`await greet({name!r})` gave {observed.value!r}{error}.",
             "Build the greeting from the `name` argument instead of a fixed text.",
+            answer='return f"Hello, {name}!"',
         )

@@ -37,11 +37,13 @@ async def test_greetings_run_concurrently(learner):
         observed.value["greet_calls"] == 10,
         f"gather_greetings called greet {observed.value['greet_calls']} times for 10 names.",
         "Build each greeting with `greet(name)`, so there is one place that knows how to greet.",
+        answer="return list(await asyncio.gather(*(greet(name) for name in names)))",
     )
     expect(
         observed.value["seconds"] < 0.5,
         f"Ten greetings that each wait 0.1 s took {observed.value['seconds']:.2f} s: they ran one after another.",
         "Pass all the coroutines to `asyncio.gather(...)` at once instead of awaiting them in a loop.",
+        answer="return list(await asyncio.gather(*(greet(name) for name in names)))",
     )
 
 

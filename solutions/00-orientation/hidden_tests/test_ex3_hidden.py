@@ -37,12 +37,14 @@ async def test_route_awaits_greet(client, learner):
     expect(
         response.status_code == 200 and response.json() == {"message": "Hello, Grace Hopper!"},
         f"GET /greet/Grace%20Hopper returned {response.status_code} {response.text}.",
-        'The route answers `{"message": await greet(name)}`.',
+        "Answer with the greeting `greet` builds for the name in the path, under the key the contract names.",
+        answer='return {"message": await greet(name)}',
     )
     expect(
         "Grace Hopper" in (calls.value or []),
         "GET /greet/{name} answered without calling greet().",
-        "Call `await greet(name)` in the route so there is one place that builds greetings.",
+        "Let the route await `greet` instead of building the text again, so there is one place that builds greetings.",
+        answer='return {"message": await greet(name)}',
     )
 
 

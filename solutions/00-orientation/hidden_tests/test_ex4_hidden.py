@@ -31,5 +31,7 @@ async def test_call_health_really_calls_app(learner):
     expect(
         observed.ok and observed.value == {"status": "from the probe"},
         f"With another app, call_health() returned {observed.value!r} {observed.describe_error()}.",
-        "Send `GET /health` to the module-level `app` through `httpx.ASGITransport(app=app)`.",
+        "Send the request to the module-level `app`, read when the function runs, through an `ASGITransport`, "
+        "instead of returning a fixed dict.",
+        answer="transport = httpx.ASGITransport(app=app)",
     )

@@ -84,8 +84,9 @@ async def test_foreign_keys_on(learner, db):
     expect(
         observed.value.get("foreign_keys") == 1,
         f"`PRAGMA foreign_keys` is {observed.value.get('foreign_keys')!r} on a connection of your engine, expected 1.",
-        "SQLite ignores foreign keys unless every connection runs `PRAGMA foreign_keys=ON`: do it in a "
-        '`@event.listens_for(engine.sync_engine, "connect")` listener with a cursor of the DBAPI connection.',
+        "SQLite ignores foreign keys unless every connection runs `PRAGMA foreign_keys=ON`: run it in a "
+        '"connect" listener shaped like the worked example\'s, with a cursor of the DBAPI connection.',
+        answer='@event.listens_for(engine.sync_engine, "connect")',
     )
 
 
@@ -100,11 +101,18 @@ async def test_sessionmaker(learner, db):
         f"make_sessionmaker returned a {facts['maker']} whose sessions are "
         f"{facts.get('session', 'not sessions')}, not AsyncSession.",
         "Return `async_sessionmaker(engine, ...)` from sqlalchemy.ext.asyncio.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
     )
-    expect(facts["bound"], "The sessions are not bound to the engine you were given.", "Pass `engine` first.")
+    expect(
+        facts["bound"],
+        "The sessions are not bound to the engine you were given.",
+        "Pass `engine` first.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
+    )
     expect(
         facts["expire_on_commit"] is False,
         "The sessions expire every attribute at commit (expire_on_commit=True, the default): reading one "
         "afterwards needs a query, which raises MissingGreenlet under asyncio.",
-        "Pass `expire_on_commit=False` to async_sessionmaker.",
+        "The contract names the sessionmaker's setting that keeps the values an object had at commit.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
     )

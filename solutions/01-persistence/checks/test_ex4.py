@@ -19,9 +19,19 @@ SEED = [
 ]
 
 
+# The key line of list_titles.
+STATEMENT = "statement = select(Book.title).where(Book.author_id == author_id).order_by(Book.title)"
+
+
+def read_lazy_relationship(call) -> bool:
+    return bool(call.error and "lazy='raise'" in call.error["message"])
+
+
 def lazy_load_hint(call) -> str:
-    if call.error and "lazy='raise'" in call.error["message"]:
-        return 'author.books is not loaded (lazy="raise"): select `Book.title` where `Book.author_id == author_id`.'
+    if read_lazy_relationship(call):
+        return (
+            'author.books is not loaded (lazy="raise"): ask for the titles with a select, filtered on the foreign key.'
+        )
     return ""
 
 
@@ -29,20 +39,33 @@ def lazy_load_hint(call) -> str:
 async def test_titles_of_one_author(bookshop):
     """list_titles returns one author's titles, A to Z"""
     call = await bookshop.call("list_titles", 1, seed=SEED)
-    expect(call.ok, f"`{call.expression}` raised {call.describe_error()}.", lazy_load_hint(call))
+    expect(
+        call.ok,
+        f"`{call.expression}` raised {call.describe_error()}.",
+        lazy_load_hint(call),
+        answer=STATEMENT if read_lazy_relationship(call) else "",
+    )
     expect(
         call.type == "list" and call.item_types in ([], ["str"]),
         f"`{call.expression}` returned a {call.type} of {', '.join(call.item_types) or 'no items'}, "
         "expected a list of str.",
-        "`(await session.scalars(select(Book.title)...)).all()` gives a list of titles; `session.execute` gives rows.",
+        "`session.scalars` gives the first column of each row, and `.all()` a list of them; `session.execute` "
+        "gives rows.",
+        answer="return list((await session.scalars(statement)).all())",
     )
     expected = ["A Wizard of Earthsea", "The Dispossessed", "The Left Hand of Darkness"]
     expect(
         sorted(call.value) == expected,
         f"`{call.expression}` returned {call.value}, expected the titles {expected}.",
-        "Filter with `.where(Book.author_id == author_id)`.",
+        "Filter the select on the book's foreign key.",
+        answer=STATEMENT,
     )
-    expect(call.value == expected, f"`{call.expression}` returned {call.value}: not A to Z.", "`.order_by(Book.title)`")
+    expect(
+        call.value == expected,
+        f"`{call.expression}` returned {call.value}: not A to Z.",
+        "Let the database sort: the select needs an ORDER BY.",
+        answer=STATEMENT,
+    )
 
 
 @pytest.mark.points(1)
@@ -50,5 +73,10 @@ async def test_no_books(bookshop):
     """list_titles of an author without books, or of no author, is []"""
     for author_id in (3, 404):
         call = await bookshop.call("list_titles", author_id, seed=SEED if author_id == 3 else [])
-        expect(call.ok, f"`{call.expression}` raised {call.describe_error()}.", lazy_load_hint(call))
+        expect(
+            call.ok,
+            f"`{call.expression}` raised {call.describe_error()}.",
+            lazy_load_hint(call),
+            answer=STATEMENT if read_lazy_relationship(call) else "",
+        )
         expect(call.value == [], f"`{call.expression}` returned {call.value!r}, expected [].")

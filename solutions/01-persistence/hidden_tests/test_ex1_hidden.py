@@ -82,7 +82,9 @@ async def test_attributes_readable_after_commit(learner, db):
         "MissingGreenlet" not in error,
         "MissingGreenlet after commit: reading `obj.label` right after `await session.commit()` tried to "
         "reload the expired object with a query outside `await`.",
-        "Create the sessions with `async_sessionmaker(engine, expire_on_commit=False)`.",
+        "The sessions must keep the values objects had at commit instead of expiring them: one argument of "
+        "async_sessionmaker.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
     )
     expect("error" not in facts, f"Reading an attribute after commit raised {error.strip()}.")
     expect(facts.get("label") == "poetry" and isinstance(facts.get("id"), int), f"After commit the row read {facts}.")
@@ -98,6 +100,7 @@ async def test_foreign_key_violation_raises(learner, db):
         outcomes[0] == "IntegrityError",
         "A row whose foreign key points to no row was inserted without an error: SQLite's foreign keys are off.",
         'Run `PRAGMA foreign_keys=ON` in a `"connect"` listener on `engine.sync_engine`.',
+        answer='@event.listens_for(engine.sync_engine, "connect")',
     )
     expect(
         outcomes[1] == "IntegrityError",
@@ -105,4 +108,5 @@ async def test_foreign_key_violation_raises(learner, db):
         "accepted a row pointing nowhere.",
         'The PRAGMA is per connection: run it in a `"connect"` listener (fires for every new connection), '
         'not once after creating the engine or in `"first_connect"`.',
+        answer='@event.listens_for(engine.sync_engine, "connect")',
     )

@@ -4,6 +4,12 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex2")
 
+# The key line of each relationship.
+RELATIONSHIPS = {
+    "Author.books": 'books: Mapped[list["Book"]] = relationship(back_populates="author", lazy="raise")',
+    "Book.author": 'author: Mapped[Author] = relationship(back_populates="books", lazy="raise")',
+}
+
 
 async def read_unloaded_relationships(ns, url):
     """Load a book and an author without their relationships, then read those relationships."""
@@ -50,14 +56,17 @@ async def test_unloaded_relationship_raises(learner, db):
             f"Reading an unloaded `{key}` raised MissingGreenlet: it tried a lazy load, which cannot run "
             "outside `await`.",
             f'Declare {key} with `lazy="raise"`, so a forgotten load fails at once with a clear message.',
+            answer=RELATIONSHIPS[key],
         )
         expect(
             outcome["type"] != "loaded",
             f"`{key}` was loaded although nobody asked for it: every query for its class loads it too.",
             'Use `lazy="raise"` and load related rows explicitly when you need them.',
+            answer=RELATIONSHIPS[key],
         )
         expect(
             outcome["type"] == "InvalidRequestError",
             f"Reading an unloaded `{key}` raised {outcome['type']}: {outcome['message']}",
             'lazy="raise" makes it raise InvalidRequestError.',
+            answer=RELATIONSHIPS[key],
         )

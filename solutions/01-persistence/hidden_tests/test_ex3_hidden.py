@@ -44,7 +44,8 @@ async def test_schema_as_stated(bookshop, db):
     expect(
         keys == [("author_id", "authors", "id")],
         f"The foreign keys of books are {keys or 'none'}, expected author_id -> authors.id.",
-        'mapped_column(ForeignKey("authors.id")) on Book.author_id.',
+        "Book.author_id needs a `ForeignKey` in its `mapped_column`, naming the table, then the column.",
+        answer='author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))',
     )
 
 
@@ -61,6 +62,7 @@ async def test_unknown_author_refused(bookshop, db):
         call.raised("IntegrityError"),
         f"`{call.expression}` raised {call.describe_error()}, expected IntegrityError.",
         "Add the Book with `author_id=author_id` and commit; the database refuses the foreign key.",
+        answer="book = Book(title=title, price_cents=price_cents, stock=stock, author_id=author_id)",
     )
     rows = db.rows("SELECT title FROM books")
     expect(not rows, f"After the refused add_book the table books holds {rows}.")

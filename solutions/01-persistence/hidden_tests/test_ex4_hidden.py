@@ -20,7 +20,8 @@ async def test_one_select_and_connection_returned(bookshop):
     expect(
         len(call.statements) == 1 and call.statements[0].lstrip().upper().startswith("SELECT"),
         f"`{call.expression}` sent {len(call.statements)} statement(s), expected exactly one SELECT.",
-        "One `select(Book.title).where(...).order_by(...)` answers it; do not load the author first.",
+        "One select of the title column, filtered and sorted in SQL, answers it; do not load the author first.",
+        answer="statement = select(Book.title).where(Book.author_id == author_id).order_by(Book.title)",
     )
     expect(
         call.checked_out == 0,

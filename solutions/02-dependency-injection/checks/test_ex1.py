@@ -66,6 +66,8 @@ async def test_settings_defaults_and_environment(learner):
         f"`Settings()` gave database_url, page_size = {observed.value['defaults']}, "
         "expected 'sqlite+aiosqlite:///bookshop.sqlite' and 20.",
         "Declare `database_url: str = ...` and `page_size: int = ...` in the class body.",
+        answer='database_url: str = "sqlite+aiosqlite:///bookshop.sqlite"; '
+        "page_size: int = Field(default=20, ge=1, le=100)",
     )
     expect(
         observed.value["environment"] == ["sqlite+aiosqlite:///from-environment.sqlite", 5],
@@ -83,11 +85,15 @@ async def test_get_settings_reads_the_app(learner):
     expect(
         first[0] == 200 and second[0] == 200,
         f"A route using `SettingsDep` answered {first[0]} and {second[0]}: {first[1]} / {second[1]}.",
-        "get_settings takes `request: Request` and returns `request.app.state.settings`.",
+        "get_settings asks for the `Request` by declaring a parameter of that type; `request.app` is the app "
+        "handling it, and the contract says where that app keeps its settings.",
+        answer="return request.app.state.settings",
     )
     expect(
         first[1] == {"page_size": 7} and second[1] == {"page_size": 3},
         f"Two apps whose settings say page_size 7 and 3 saw {first[1]['page_size']} and {second[1]['page_size']} "
         "through `SettingsDep`: get_settings ignores the app's settings.",
-        "Return `request.app.state.settings`, not a `Settings()` made at import time or cached with lru_cache.",
+        "Return the settings of the app handling the request, not a `Settings()` made at import time or cached "
+        "with lru_cache.",
+        answer="return request.app.state.settings",
     )

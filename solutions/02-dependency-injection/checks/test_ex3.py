@@ -24,19 +24,22 @@ async def test_create_and_get_author(call_service, db):
     expect(
         isinstance(created, dict) and created.get("type") == "Author" and isinstance(created.get("id"), int),
         f"`create_author` returned {created!r}, expected the new Author with its id.",
-        "Add the author, `await session.commit()`, then return it.",
+        "Add the author to the session and commit before returning it: the database gives the id at the INSERT.",
+        answer="session.add(author); await session.commit()",
     )
     rows = db.rows("SELECT id, name FROM authors")
     expect(
         rows == [{"id": created["id"], "name": "Ursula K. Le Guin"}],
         f"After create_author, the authors table holds {rows}.",
         "Did you commit? Closing a session rolls back what was not committed.",
+        answer="await session.commit()",
     )
     found = outcome(await call_service("get_author", created["id"]), f"get_author(session, {created['id']})")
     expect(
         isinstance(found, dict) and found.get("name") == "Ursula K. Le Guin",
         f"`get_author(session, {created['id']})` returned {found!r}.",
-        "`await session.get(Author, author_id)` loads an author by primary key.",
+        "`session.get` loads a row by its primary key.",
+        answer="author = await session.get(Author, author_id)",
     )
 
 
@@ -53,6 +56,7 @@ async def test_create_book_and_list(call_service, tables, seeder):
         rows == [{"title": "The Fifth Season", "price_cents": 1599, "stock": 3, "author_id": 1}],
         f"After `{call}`, the books table holds {rows}.",
         "Create the Book with all four values, add it and commit.",
+        answer="book = Book(title=title, price_cents=price_cents, stock=stock, author_id=author_id)",
     )
     expect(
         isinstance(book, dict) and book.get("type") == "Book" and book.get("title") == "The Fifth Season",
@@ -62,7 +66,8 @@ async def test_create_book_and_list(call_service, tables, seeder):
     expect(
         isinstance(listed, list) and [b.get("title") for b in listed if isinstance(b, dict)] == ["The Fifth Season"],
         f"`list_books(session, limit=10)` returned {listed!r}.",
-        "Return a list of Book objects: `list(await session.scalars(select(Book)...))`.",
+        "Return a list of Book objects: `session.scalars` gives the objects a `select` of the class finds.",
+        answer="books = await session.scalars(select(Book).order_by(Book.id).limit(limit))",
     )
 
 

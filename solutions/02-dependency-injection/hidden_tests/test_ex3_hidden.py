@@ -37,7 +37,8 @@ async def test_book_for_unknown_author(call_service, tables, seeder):
     expect(
         not (observed.ok and observed.value.get("raised") == "IntegrityError"),
         f"`{call}` raised IntegrityError: the database refused the row, the service never checked.",
-        "Look the author up first (`await get_author(session, author_id)`) and let AuthorNotFound out.",
+        "Look the author up first, with the service that already raises AuthorNotFound, and let it out.",
+        answer="await get_author(session, author_id)",
     )
     raised(observed, call, "AuthorNotFound")
     expect(tables.rows("SELECT * FROM books") == [], f"`{call}` raised, but a book was written anyway.")
@@ -86,5 +87,6 @@ async def test_list_books_limit_and_order(call_service, tables, seeder):
     expect(
         ids == [1, 2, 3],
         f"`list_books(session, limit=3)` returned books {ids}, expected [1, 2, 3].",
-        "`select(Book).order_by(Book.id).limit(limit)`.",
+        "Let the database order the books by id and stop at `limit`: both belong in the select.",
+        answer="books = await session.scalars(select(Book).order_by(Book.id).limit(limit))",
     )

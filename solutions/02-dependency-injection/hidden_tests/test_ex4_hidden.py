@@ -61,6 +61,7 @@ async def test_routes_use_overridden_settings(client, other_db, seeder):
         f"With get_settings overridden to page_size 1, GET /books returned {titles}.",
         "Read the page size from a `settings: SettingsDep` parameter on every request, "
         "not from a `Settings()` made when the cell ran.",
+        answer="books = await list_books(session, limit=settings.page_size)",
     )
 
 

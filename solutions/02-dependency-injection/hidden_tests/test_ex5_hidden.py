@@ -129,5 +129,6 @@ async def test_shutdown_disposes_engine(learner, db):
     expect(
         observed.value["after"] == 0,
         f"After the app shut down, its engine still held {observed.value['after']} open connection(s).",
-        "Give FastAPI a lifespan that runs `await engine.dispose()` after its `yield`.",
+        "Give FastAPI a lifespan that disposes of the engine after its `yield`: code there runs at shutdown.",
+        answer="await engine.dispose()",
     )

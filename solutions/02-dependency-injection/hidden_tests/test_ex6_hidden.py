@@ -63,6 +63,7 @@ async def test_use_database_changes_only_that_app(learner, db, other_db):
         f"After use_database(first_app, url), the database at url holds {in_test}.",
         "The override goes into the given app's `dependency_overrides`, keyed on get_session. "
         "If the second app's rows are there too, create_app returns a shared app.",
+        answer="app.dependency_overrides[get_session] = get_test_session",
     )
     expect(
         in_second == ["written through the second app"],

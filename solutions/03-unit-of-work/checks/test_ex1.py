@@ -6,6 +6,9 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex1")
 
+TAKE_STOCK = "update(Book).where(Book.id == book_id, Book.stock >= quantity).values(stock=Book.stock - quantity)"
+GET_ORDER = "select(Order).where(Order.id == order_id).options(selectinload(Order.lines))"
+
 
 async def book_repository_get(ns, database_url):
     """BookRepository(session).get for a known and an unknown id."""
@@ -87,12 +90,14 @@ async def test_book_repository_get(learner, tables, shop):
     expect(
         observed.value["found"] == ["Book", 2, "Parable of the Sower"],
         f"`BookRepository(session).get(2)` returned {observed.value['found']}, expected book 2.",
-        "`return await self.session.get(Book, book_id)`.",
+        "Do as the given `CustomerRepository.get` does, for a Book.",
+        answer="return await self.session.get(Book, book_id)",
     )
     expect(
         observed.value["missing"] == "None",
         f"`BookRepository(session).get(999)` returned {observed.value['missing']}, expected None.",
         "`session.get` returns None for an unknown id; return that, do not raise.",
+        answer="return await self.session.get(Book, book_id)",
     )
 
 
@@ -109,13 +114,15 @@ async def test_take_stock(learner, tables, shop):
         observed.value == ["True", "False", "True"],
         f"With 5 copies in stock, take_stock(1, 2), then (1, 4), then (1, 3) returned {observed.value}; "
         "expected True (5 -> 3), False (only 3 left), True (3 -> 0).",
-        "Return `result.rowcount == 1` after the conditional UPDATE (a bool, not the row count or the result).",
+        "Return whether the conditional UPDATE changed a row, as a bool: not the row count or the result.",
+        answer="return result.rowcount == 1",
     )
     expect(
         stock == 0,
         f"After taking 2, being refused 4 and taking 3 of 5 copies (and a commit), the stock is {stock}, expected 0.",
-        "UPDATE books SET stock = stock - :quantity WHERE id = :book_id AND stock >= :quantity: "
-        "`update(Book).where(Book.id == book_id, Book.stock >= quantity).values(stock=Book.stock - quantity)`.",
+        "UPDATE books SET stock = stock - :quantity WHERE id = :book_id AND stock >= :quantity: the worked "
+        "example's statement, with the arguments in place of its constants, executed on the session.",
+        answer=TAKE_STOCK,
     )
     unknown = await learner.probe(
         take_stock_sequence, database_url=tables.url, book_id=999, quantities=[1], commit=False
@@ -126,6 +133,7 @@ async def test_take_stock(learner, tables, shop):
         + (f"returned {unknown.value[0]}" if unknown.ok else f"raised {unknown.describe_error()}")
         + ", expected False.",
         "The UPDATE changes no row for an unknown id: rowcount 0, so return False.",
+        answer="return result.rowcount == 1",
     )
 
 
@@ -141,22 +149,26 @@ async def test_order_repository_add_and_get(learner, tables, shop):
     expect(
         rows == [{"book_id": 1, "quantity": 2}, {"book_id": 3, "quantity": 1}],
         f"After `OrderRepository(session).add(order)` and a commit, the order's lines in the database are {rows}.",
-        "`self.session.add(order)` adds the order and the lines attached to it.",
+        "Adding the order to the session adds the lines attached to it too.",
+        answer="self.session.add(order)",
     )
     expect(
         observed.value["found"] == "Order",
         f"`OrderRepository(session).get({observed.value['id']})` returned a {observed.value['found']}, "
         "expected the Order.",
-        "`await self.session.scalar(select(Order).where(Order.id == order_id).options(...))`.",
+        "Select the order by its id and read one object with `session.scalar`.",
+        answer=GET_ORDER,
     )
     lines = observed.value["lines"]
     expect(
         lines == [[1, 2], [3, 1]],
         f"Reading `order.lines` on the order from `OrderRepository.get` gave {lines}.",
-        "Order.lines is lazy='raise': load the lines in the same query with `.options(selectinload(Order.lines))`.",
+        "Order.lines is lazy='raise': load the lines in the same query, with a loader option on the select.",
+        answer=GET_ORDER,
     )
     expect(
         observed.value["missing"] == "None",
         f"`OrderRepository(session).get(999)` returned {observed.value['missing']}, expected None.",
         "`session.scalar(...)` is None when no row matches; return that.",
+        answer="return await self.session.scalar(statement)",
     )

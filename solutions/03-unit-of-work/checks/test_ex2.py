@@ -7,22 +7,31 @@ from grader.checks.bookshop import expect_no_open_transaction
 
 pytestmark = pytest.mark.exercise("ex2")
 
+OPEN_SESSION = "self.session = self.sessionmaker()"
+
 
 def entered(observed, what):
     """The scenario's observations, once it is clear the unit of work could be entered and written through."""
     expect(observed.ok, f"{what} raised {observed.describe_error()}.")
     seen = observed.value
     if not seen["entered"]:
-        expect(False, f"Entering `async with uow:` failed: {seen['came_out']}.", "Open the session in `__aenter__`.")
+        expect(
+            False,
+            f"Entering `async with uow:` failed: {seen['came_out']}.",
+            "Open the session in `__aenter__`.",
+            answer=OPEN_SESSION,
+        )
     expect(
         seen["same"],
         "`async with uow as value:` did not give the unit of work itself.",
-        "End `__aenter__` with `return self`.",
+        "`async with uow as value:` binds what `__aenter__` returns: the unit of work itself.",
+        answer="return self",
     )
     expect(
         seen["session"] == "AsyncSession",
         f"Inside `async with uow:`, `uow.session` is a {seen['session']}, expected an AsyncSession.",
-        "`self.session = self.sessionmaker()` in `__aenter__`.",
+        "In `__aenter__`, create a session by calling the session factory the unit of work was built with.",
+        answer=OPEN_SESSION,
     )
     return seen
 
@@ -36,18 +45,21 @@ async def test_commit_persists(unit_of_work, db):
         == {"customers": "CustomerRepository", "books": "BookRepository", "orders": "OrderRepository"},
         f"Inside `async with uow:` the repositories are {seen['repositories']}.",
         "Build `self.customers`, `self.books` and `self.orders` on the new session in `__aenter__`.",
+        answer="self.books = BookRepository(self.session)",
     )
     expect(seen["came_out"] is None, f"Committing inside the unit of work raised {seen['came_out']}.")
     rows = [row["name"] for row in db.rows("SELECT name FROM authors")]
     expect(
         rows == ["written inside the unit of work"],
         f"After `await uow.commit()` the authors table holds {rows}.",
-        "`commit()` is `await self.session.commit()`.",
+        "`commit()` hands the commit to the unit of work's session.",
+        answer="await self.session.commit()",
     )
     expect(
         seen["checked_out"] == 0,
         f"After the block, {seen['checked_out']} connection(s) were still checked out of the pool.",
-        "Close the session in `__aexit__`: `await self.session.close()`.",
+        "Close the session in `__aexit__`, whatever happened in the block.",
+        answer="await self.session.close()",
     )
 
 
@@ -61,14 +73,16 @@ async def test_exception_rolls_back(unit_of_work, db):
         rows == [],
         f"An exception was raised inside `async with uow:` after an author was flushed, and the author is in the "
         f"database: {rows}. The unit of work committed (or failed to roll back) on the way out.",
-        "`__aexit__` must roll back whatever was not committed, never commit: `await self.rollback()`, "
-        "then `await self.session.close()`.",
+        "`__aexit__` must roll back whatever was not committed, never commit: roll back when the block raised, "
+        "then close the session.",
+        answer="if exc_type is not None: await self.rollback()",
     )
     expect(
         seen["checked_out"] == 0,
         f"After an exception inside the unit of work, {seen['checked_out']} connection(s) were still checked "
         "out: the transaction stays open and keeps the database locked for every other request.",
         "Roll back and close in `__aexit__` whatever happened in the block (`try`/`finally`).",
+        answer="finally: await self.session.close()",
     )
     expect_no_open_transaction(
         observed,
@@ -106,6 +120,7 @@ async def test_open_once_at_a_time(unit_of_work, db):
         + ", expected RuntimeError: a second session replaces the first, and the outer block's work is lost "
         "without a word.",
         "A unit of work is open once at a time: at the top of `__aenter__`, refuse when `self.session` is already set.",
+        answer="if self.session is not None: raise RuntimeError(...)",
     )
     expect(
         seen.get("same_session_after_nesting") is True and seen["came_out"] is None,
@@ -113,6 +128,7 @@ async def test_open_once_at_a_time(unit_of_work, db):
         + ("failed: " + str(seen["came_out"]) if seen["came_out"] else "had lost its session")
         + ".",
         "Refuse before touching anything: raise before `self.session = ...`.",
+        answer="if self.session is not None: raise RuntimeError(...)",
     )
     rows = [row["name"] for row in db.rows("SELECT name FROM authors")]
     expect(
@@ -124,5 +140,6 @@ async def test_open_once_at_a_time(unit_of_work, db):
         f"After the block, `uow.session` is {seen.get('session_after_block')} and entering the unit of work again "
         f"{'worked' if seen.get('entered_again') == 'ok' else 'raised ' + str(seen.get('entered_again'))}; "
         "expected None, and a unit of work that opens again.",
-        "In `__aexit__`, after `await self.session.close()`, set `self.session = None`.",
+        "In `__aexit__`, once the session is closed, put `self.session` back as the given `__init__` left it.",
+        answer="self.session = None",
     )

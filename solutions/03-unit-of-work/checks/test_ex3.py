@@ -54,8 +54,9 @@ async def test_place_order(call_service, tables, shop):
     expect(
         orders != [] or stock[1] != 5,
         f"`{call}` returned, but no new order is in the database and the stock is unchanged: nothing was committed.",
-        "End place_order with `uow.orders.add(order)` and `await uow.commit()`, inside `async with uow:`. "
-        "A commit in the route (or in a dependency) leaves the service incomplete.",
+        "End place_order by adding the order through the unit of work's repository, then committing, inside "
+        "`async with uow:`. A commit in the route (or in a dependency) leaves the service incomplete.",
+        answer="uow.orders.add(order); await uow.commit()",
     )
     expect(
         len(orders) == 1 and orders[0]["customer_id"] == 1,
@@ -68,11 +69,13 @@ async def test_place_order(call_service, tables, shop):
         lines == [{"book_id": 1, "quantity": 2}, {"book_id": 3, "quantity": 2}],
         f"After `{call}`, the new order's lines are {lines}.",
         "Append one `OrderLine(book_id=..., quantity=...)` per pair to `order.lines`.",
+        answer="order.lines.append(OrderLine(book_id=book_id, quantity=quantity))",
     )
     expect(
         stock == {1: 3, 2: 1, 3: 0},
         f"After `{call}` with stock 5, 1, 2 the stock is {stock}, expected {{1: 3, 2: 1, 3: 0}}.",
-        "Call `await uow.books.take_stock(book_id, quantity)` for every line.",
+        "Take the stock of every line through the unit of work's book repository.",
+        answer="if not await uow.books.take_stock(book_id, quantity): raise OutOfStock(book_id)",
     )
     expect(
         isinstance(order, dict) and order.get("type") == "Order" and order.get("id") == orders[0]["id"],
@@ -82,7 +85,8 @@ async def test_place_order(call_service, tables, shop):
     expect(
         order.get("lines") is not None and sorted(order["lines"]) == [[1, 2], [3, 2]],
         f"The returned order's lines are {order.get('lines')}.",
-        "Attach the lines to the order you return: `order.lines.append(OrderLine(...))`.",
+        "Attach the lines to the order you return, not only to the session.",
+        answer="order.lines.append(OrderLine(book_id=book_id, quantity=quantity))",
     )
     expect(
         answer["checked_out"] == 0,

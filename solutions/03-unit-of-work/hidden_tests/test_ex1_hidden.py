@@ -84,4 +84,5 @@ async def test_take_stock_is_atomic(learner, tables, seeder):
             "Read-compare-write in Python loses the race: both read stock 1. Let the database check and change in "
             "one statement, `UPDATE books SET stock = stock - :q WHERE id = :id AND stock >= :q`, and return "
             "whether it changed a row (`rowcount == 1`).",
+            answer="update(Book).where(Book.id == book_id, Book.stock >= quantity).values(stock=Book.stock - quantity)",
         )

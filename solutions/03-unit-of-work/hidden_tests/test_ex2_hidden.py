@@ -43,8 +43,9 @@ async def test_writes_after_commit_are_discarded(unit_of_work, db):
         rows == ["written inside the unit of work"],
         f"An author was committed, a second one written after the commit without committing again; "
         f"the authors table holds {rows}.",
-        "`__aexit__` rolls back whatever was not committed, also after an earlier commit: call `rollback()` "
-        "unconditionally (it has nothing to undo when everything was committed).",
+        "`__aexit__` must discard whatever was not committed, also after an earlier commit: closing the session "
+        "ends the unfinished transaction without committing it.",
+        answer="await self.session.close()",
     )
     expect(seen["checked_out"] == 0, f"{seen['checked_out']} connection(s) were still checked out after the block.")
     expect_no_open_transaction(
@@ -62,7 +63,8 @@ async def test_rollback_discards(unit_of_work, db):
         rows == ["written after rollback"],
         f"An author was written, `await uow.rollback()` called, a second author written and committed; "
         f"the authors table holds {rows}.",
-        "`rollback()` is `await self.session.rollback()`; `commit()` is `await self.session.commit()`.",
+        "`rollback()` and `commit()` hand the work to the unit of work's session, which stays open between them.",
+        answer="await self.session.rollback()",
     )
 
 
@@ -104,4 +106,5 @@ async def test_loaded_objects_stay_readable(learner, db):
         f"An author loaded inside `async with uow:` could not be read after the block: {observed.value['name']}.",
         "On a normal exit, close the session without `rollback()`: a rollback expires every object the session "
         "loaded. Roll back only when the block raised (`exc_type is not None`).",
+        answer="if exc_type is not None: await self.rollback()",
     )

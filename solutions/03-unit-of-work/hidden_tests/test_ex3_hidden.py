@@ -83,6 +83,7 @@ async def test_get_order_service(call_service, tables, shop):
         answer["raised"] is None,
         f"`get_order(uow, 1)` raised {answer['raised']}: {answer['message']}",
         "Use `uow.orders.get(order_id)` inside `async with uow:`.",
+        answer="async with uow: order = await uow.orders.get(order_id)",
     )
     order = answer["value"]
     expect(
@@ -98,7 +99,8 @@ async def test_get_order_service(call_service, tables, shop):
     expect(
         order.get("lines") == [[3, 1]],
         f"The order from `get_order(uow, 1)` has lines {order.get('lines')}, expected [[3, 1]] (loaded).",
-        "OrderRepository.get must load the lines: `.options(selectinload(Order.lines))`.",
+        "OrderRepository.get must load the lines in the same query, with a loader option on the select.",
+        answer="select(Order).where(Order.id == order_id).options(selectinload(Order.lines))",
     )
     call = "get_order(uow, 999)"
     expect_raised(await call_service("get_order", 999), call, "OrderNotFound")

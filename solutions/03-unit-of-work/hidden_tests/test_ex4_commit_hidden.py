@@ -24,7 +24,9 @@ async def test_commit_failure_is_never_2xx(client, db, shop):
             f"With sessions from `request.app.state.sessionmaker` unable to commit, POST /orders answered "
             f"{response.status_code} and {', '.join(changed)} changed: the order went through another session "
             "factory than the app's.",
-            "get_uow must return `UnitOfWork(request.app.state.sessionmaker)`: no module-level engine or sessionmaker.",
+            "get_uow must build the unit of work on the app's session factory, on `request.app.state`: no "
+            "module-level engine or sessionmaker.",
+            answer="return UnitOfWork(request.app.state.sessionmaker)",
         )
     expect(
         not 200 <= response.status_code < 300,
@@ -33,6 +35,7 @@ async def test_commit_failure_is_never_2xx(client, db, shop):
         "runs after the response is sent), or the commit's error was swallowed.",
         "Commit inside place_order, as the last step of `async with uow:`, and let the error out of the route: "
         "get_uow only returns the unit of work, and no `except` turns the failure into a 2xx.",
+        answer="uow.orders.add(order); await uow.commit()",
     )
     expect(
         not changed,

@@ -42,6 +42,11 @@ async def test_post_order_unknown_customer_or_book(client, db, shop):
             response.status_code == 404,
             f"POST /orders for an unknown {what} answered {response.status_code}, expected 404.",
             "Catch CustomerNotFound and BookNotFound around place_order and raise `HTTPException(status_code=404)`.",
+            answer=(
+                'raise HTTPException(status_code=404, detail=f"customer {body.customer_id} not found") from None'
+                if what.startswith("customer")
+                else 'raise HTTPException(status_code=404, detail=f"book {exc} not found") from None'
+            ),
         )
         changed = tables_changed_between(before, db.snapshot())
         expect(not changed, f"POST /orders for an unknown {what} answered 404, but {', '.join(changed)} changed.")
@@ -75,7 +80,8 @@ async def test_no_commit_in_routes_or_dependencies(learner):
             f"The dependency `{found['name']}` used by {found['route']} calls `.commit()` (itself or through a "
             "function it calls). Code after `yield` runs "
             "after the response was sent: a commit that fails there still answered 2xx.",
-            "get_uow only returns `UnitOfWork(request.app.state.sessionmaker)`; the service commits.",
+            "get_uow only returns a new unit of work on the app's session factory; the service commits.",
+            answer="return UnitOfWork(request.app.state.sessionmaker)",
         )
 
 

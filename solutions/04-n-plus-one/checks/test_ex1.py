@@ -7,9 +7,10 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex1")
 
 BUDGET_HINT = (
-    "Load the books of the whole page at once: `select(Author).options(selectinload(Author.books))`. "
-    "A query per author (a loop, or `session.refresh(author, ['books'])`) grows with the page."
+    "Load the books of the whole page at once, with a loader option on the query. A query per author "
+    "(a loop, or `session.refresh(author, ['books'])`) grows with the page."
 )
+BUDGET_ANSWER = "select(Author).options(selectinload(Author.books))"
 
 
 @pytest.mark.points(1)
@@ -22,14 +23,17 @@ async def test_list_authors_loads_books(call_service, tables, catalogue):
     expect(
         catalogue.ids(authors) == catalogue.ids(expected),
         f"`{call.expression}` returned the authors {catalogue.ids(authors)}, expected {catalogue.ids(expected)}.",
-        "Select Author objects ordered by id: `.order_by(Author.id).limit(limit).offset(offset)`.",
+        "Select Author objects ordered by their primary key, then keep `limit` of them after skipping `offset`.",
+        answer=".order_by(Author.id).limit(limit).offset(offset)",
     )
     for got, want in zip(authors, expected, strict=True):
         expect(
             got == want,
             f"`{call.expression}` gave author {want['id']} the books {catalogue.ids(got.get('books'))}, "
             f"expected {catalogue.ids(want['books'])}.",
-            "Load the books with `selectinload(Author.books)`; an author without books has an empty list.",
+            "Load each author's books in the query, with a loader option; an author without books then has an "
+            "empty list.",
+            answer=".options(selectinload(Author.books))",
         )
 
 
@@ -46,6 +50,9 @@ async def test_list_authors_statement_count(call_service, tables, catalogue):
         catalogue.ids(authors) == list(range(1, 101)),
         f"With {catalogue.LARGE} authors, `{large.expression}` returned {len(authors)} authors "
         f"({catalogue.describe_ids(authors)}), expected authors 1 to 100.",
-        "`.order_by(Author.id).limit(limit).offset(offset)`.",
+        "Order by the primary key, then apply the limit and the offset the call was given.",
+        answer=".order_by(Author.id).limit(limit).offset(offset)",
     )
-    catalogue.expect_flat(f"`{large.expression}`", small.statements, large.statements, 2, BUDGET_HINT)
+    catalogue.expect_flat(
+        f"`{large.expression}`", small.statements, large.statements, 2, BUDGET_HINT, answer=BUDGET_ANSWER
+    )

@@ -7,9 +7,10 @@ from grader.checks import expect
 pytestmark = pytest.mark.exercise("ex2")
 
 BUDGET_HINT = (
-    "Join the author into the same statement: `select(Book).options(joinedload(Book.author))`. "
+    "Join the author into the same statement, with the loader option that adds a join. "
     "selectinload(Book.author) costs a second statement; a query per book grows with the page."
 )
+BUDGET_ANSWER = "select(Book).options(joinedload(Book.author))"
 
 
 @pytest.mark.points(1)
@@ -22,13 +23,15 @@ async def test_list_books_loads_authors(call_service, tables, catalogue):
     expect(
         catalogue.ids(books) == catalogue.ids(expected),
         f"`{call.expression}` returned the books {catalogue.ids(books)}, expected {catalogue.ids(expected)}.",
-        "Select Book objects ordered by id: `.order_by(Book.id).limit(limit).offset(offset)`.",
+        "Select Book objects ordered by their primary key, then keep `limit` of them after skipping `offset`.",
+        answer=".order_by(Book.id).limit(limit).offset(offset)",
     )
     for got, want in zip(books, expected, strict=True):
         expect(
             got == want,
             f"`{call.expression}` returned book {want['id']} as {got}, expected {want}.",
-            "Load the author with `joinedload(Book.author)`.",
+            "Load each book's author in the same statement, with a loader option.",
+            answer=".options(joinedload(Book.author))",
         )
 
 
@@ -45,6 +48,9 @@ async def test_list_books_one_statement(call_service, tables, catalogue):
         catalogue.ids(books) == list(range(1, 101)),
         f"With {catalogue.LARGE} books, `{large.expression}` returned {len(books)} books "
         f"({catalogue.describe_ids(books)}), expected books 1 to 100.",
-        "`.order_by(Book.id).limit(limit).offset(offset)`.",
+        "Order by the primary key, then apply the limit and the offset the call was given.",
+        answer=".order_by(Book.id).limit(limit).offset(offset)",
     )
-    catalogue.expect_flat(f"`{large.expression}`", small.statements, large.statements, 1, BUDGET_HINT, "books")
+    catalogue.expect_flat(
+        f"`{large.expression}`", small.statements, large.statements, 1, BUDGET_HINT, "books", answer=BUDGET_ANSWER
+    )

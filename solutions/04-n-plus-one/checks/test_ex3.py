@@ -20,8 +20,9 @@ async def page_for(client, query: str) -> dict:
         response.status_code == 200,
         f"A route depending on `PageDep` answered {response.status_code} for `{query or 'no parameters'}`: "
         f"{response.text[:200]}",
-        "get_page takes `settings: SettingsDep` and two query parameters and returns a Page; "
-        "PageDep = Annotated[Page, Depends(get_page)].",
+        "get_page takes the settings and two query parameters and returns a Page; PageDep is an `Annotated` "
+        "alias that names the type and the dependency that provides it.",
+        answer="PageDep = Annotated[Page, Depends(get_page)]",
     )
     return response.json()
 
@@ -34,13 +35,15 @@ async def test_page_defaults(client):
         first == {"limit": 7, "offset": 0},
         f"With no query parameters and page_size 7 in the app's settings, get_page gave {first}, "
         "expected limit 7, offset 0.",
-        "Default to `settings.page_size`; page 1 starts at offset 0: `offset=(page - 1) * size`.",
+        "Without page_size, take the page size from the app's settings; page 1 starts at offset 0.",
+        answer="size = settings.page_size if page_size is None else page_size",
     )
     second = await page_for(client, "?page=2")
     expect(
         second == {"limit": 7, "offset": 7},
         f"For ?page=2 with page_size 7 in the settings, get_page gave {second}, expected limit 7, offset 7.",
-        "`offset=(page - 1) * size`.",
+        "Page 2 starts one page size after page 1, which starts at offset 0.",
+        answer="return Page(limit=size, offset=(page - 1) * size)",
     )
 
 
@@ -56,7 +59,8 @@ async def test_page_offsets(client):
         expect(
             seen == expected,
             f"For {query}, get_page gave {seen}, expected {expected}.",
-            "The page size is `page_size` when given; `offset=(page - 1) * size`.",
+            "The page size is `page_size` when given; page n starts after the n - 1 pages before it.",
+            answer="return Page(limit=size, offset=(page - 1) * size)",
         )
 
 
@@ -70,4 +74,5 @@ async def test_page_size_is_bounded(client):
             f"For {query}, a route depending on `PageDep` answered {response.status_code}, expected 422: a client "
             "may not ask for a page as large as it likes.",
             "Bounds belong on the query parameters, where FastAPI checks them before your code runs.",
+            answer="page_size: Annotated[int | None, Query(ge=1, le=100)] = None",
         )

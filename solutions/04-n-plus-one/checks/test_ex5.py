@@ -28,13 +28,15 @@ async def test_author_stats(client, db, catalogue, why_it_failed):
     expect(
         isinstance(body, list) and catalogue.ids(body) == catalogue.ids(expected),
         f"GET /authors/stats returned the authors {catalogue.ids(body) or body}, expected {catalogue.ids(expected)}.",
-        "Outer-join the books (`.outerjoin(Book, Book.author_id == Author.id)`) so that authors without books "
-        "stay, group by author and order by id.",
+        "Outer-join the books so that authors without books stay, group by author and order by id.",
+        answer=".outerjoin(Book, Book.author_id == Author.id)",
     )
     for got, want in zip(body, expected, strict=True):
         expect(
             got == want,
             f"GET /authors/stats returned {got} for author {want['id']}, expected {want}.",
-            "`func.count(Book.id)` counts only joined books; `func.coalesce(func.sum(Book.stock), 0)` is 0 "
-            "without books. AuthorStats has exactly id, name, book_count and total_stock.",
+            "Count a column of the books, which counts only joined books, and turn the sum of no rows (NULL) "
+            "into 0. AuthorStats has exactly id, name, book_count and total_stock.",
+            answer='func.count(Book.id).label("book_count"),\n'
+            'func.coalesce(func.sum(Book.stock), 0).label("total_stock"),',
         )

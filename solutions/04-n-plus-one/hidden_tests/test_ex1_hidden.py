@@ -13,8 +13,17 @@ async def test_list_authors_pages(call_service, tables, catalogue):
     for offset in (0, 2, 4, 6):
         call = await call_service("list_authors", "books", reverse=True, limit=2, offset=offset)
         pages.append(catalogue.ids(call.expect_ok()))
-    catalogue.expect_pages("list_authors with limit=2 and offsets 0, 2, 4, 6", pages, [1, 2, 3, 4, 5])
+    catalogue.expect_pages(
+        "list_authors with limit=2 and offsets 0, 2, 4, 6", pages, [1, 2, 3, 4, 5], "Author", service=True
+    )
     expect(pages[-1] == [], f"`{call.expression}` returned {pages[-1]} past the last author, expected [].")
+
+
+# The relationships as chapter 01 declares them: the key line of a model that lost lazy="raise".
+MODEL_LINES = {
+    "Author.books": 'books: Mapped[list["Book"]] = relationship(back_populates="author", lazy="raise")',
+    "Book.author": 'author: Mapped[Author] = relationship(back_populates="books", lazy="raise")',
+}
 
 
 async def relationship_loading(ns):
@@ -47,6 +56,7 @@ async def test_relationships_keep_lazy_raise(call_service, learner, tables, cata
             ),
             'Keep the models of chapter 01 as they are (lazy="raise") and choose the loading per query with '
             "`.options(selectinload(...))` or `.options(joinedload(...))`.",
+            answer=MODEL_LINES.get(key, ""),
         )
     catalogue.fill_small(tables)
     call = await call_service("list_authors", "books", limit=5, offset=0)

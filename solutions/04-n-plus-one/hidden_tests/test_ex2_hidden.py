@@ -13,5 +13,7 @@ async def test_list_books_pages(call_service, tables, catalogue):
     for offset in (0, 3, 6, 9):
         call = await call_service("list_books", "author", reverse=True, limit=3, offset=offset)
         pages.append(catalogue.ids(call.expect_ok()))
-    catalogue.expect_pages("list_books with limit=3 and offsets 0, 3, 6, 9", pages, [1, 2, 3, 4, 5, 6, 7])
+    catalogue.expect_pages(
+        "list_books with limit=3 and offsets 0, 3, 6, 9", pages, [1, 2, 3, 4, 5, 6, 7], "Book", service=True
+    )
     expect(pages[-1] == [], f"`{call.expression}` returned {pages[-1]} past the last book, expected [].")

@@ -8,9 +8,10 @@ pytestmark = pytest.mark.exercise("ex4")
 APPS = {"test_pages_are_stable": {"page_size": 2, "reverse": True}}
 
 BUDGET_HINT = (
-    "The route calls list_books once; the author comes with each book in the same statement "
-    "(`joinedload(Book.author)`). A query or `session.get(Author, ...)` per book is an N+1."
+    "The route calls list_books once; the author comes with each book in the same statement, loaded by "
+    "the service's query. A query or `session.get(Author, ...)` per book is an N+1."
 )
+BUDGET_ANSWER = "books = await list_books(session, limit=page.limit, offset=page.offset)"
 
 
 @pytest.fixture
@@ -31,9 +32,10 @@ async def test_books_statement_budget(client, db, sql, catalogue, why_it_failed)
         catalogue.ids(body) == list(range(1, 101)),
         f"With {catalogue.LARGE} books, GET /books?page_size=100 returned {len(body)} books "
         f"({catalogue.describe_ids(body)}), expected books 1 to 100.",
-        "Pass `limit=page.limit, offset=page.offset` to list_books.",
+        "Pass both the page's limit and its offset to list_books.",
+        answer="books = await list_books(session, limit=page.limit, offset=page.offset)",
     )
-    catalogue.expect_flat("GET /books?page_size=100", small, large, 1, BUDGET_HINT, "books")
+    catalogue.expect_flat("GET /books?page_size=100", small, large, 1, BUDGET_HINT, "books", answer=BUDGET_ANSWER)
 
 
 async def walk(client, url, why_it_failed, catalogue, limit=8):
@@ -58,9 +60,10 @@ async def test_pages_are_stable(client, db, catalogue, why_it_failed):
         authors[0] == [1, 2],
         f"GET /authors?page=1 returned {authors[0]} with page_size 2 in the app's settings.",
         "Without page_size the page size is `settings.page_size`: take the page from PageDep.",
+        answer="async def read_authors(session: SessionDep, page: PageDep) -> list[AuthorWithBooks]:",
     )
     books = await walk(client, "/books?page_size=3", why_it_failed, catalogue)
-    catalogue.expect_pages("GET /books?page_size=3&page=1, 2, ...", books, [1, 2, 3, 4, 5, 6, 7])
+    catalogue.expect_pages("GET /books?page_size=3&page=1, 2, ...", books, [1, 2, 3, 4, 5, 6, 7], "Book")
 
 
 @pytest.mark.points(1)
@@ -75,6 +78,9 @@ async def test_routes_enforce_page_bounds(client, db, catalogue, why_it_failed):
                 response.status_code == 422,
                 f"GET {url}{query} answered {response.status_code}, expected 422.",
                 "Take the page from `PageDep`, whose query parameters are bounded.",
+                answer="async def read_authors(session: SessionDep, page: PageDep) -> list[AuthorWithBooks]:"
+                if url == "/authors"
+                else "async def read_books(session: SessionDep, page: PageDep) -> list[BookWithAuthor]:",
             )
 
 
@@ -98,5 +104,6 @@ async def test_response_models_documented(client, catalogue, db):
             properties == keys,
             f"The OpenAPI document does not show that GET {path} returns a list of {model} "
             f"(its 200 response schema is {schema or 'empty'}).",
-            f"Annotate the route `-> list[{model}]` (or pass `response_model=list[{model}]`).",
+            "Declare the response model on the route: its return annotation, or `response_model=`.",
+            answer=f"-> list[{model}]  # or response_model=list[{model}]",
         )

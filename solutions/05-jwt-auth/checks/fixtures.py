@@ -35,6 +35,27 @@ KEY = forge.TEST_KEY  # the app's signing key in every check
 OTHER_KEY = "YW5vdGhlci1rZXktb2YtZm9ydHktdHdvLWJ5dGVzLXg"
 CREDENTIALS_BODY = {"detail": "Could not validate credentials"}
 
+# Key lines (the second level of a hint) that more than one check shows.
+DECODE_CALL = """claims = jwt.decode(
+    token,
+    settings.jwt_secret.get_secret_value(),
+    algorithms=[settings.jwt_algorithm],
+    audience=settings.jwt_audience,
+    issuer=settings.jwt_issuer,
+    options={
+        "require": ["exp", "sub", "iss", "aud"],
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+    },
+)"""
+REFUSE_BAD_TOKEN = "except (InvalidToken, ValueError):\n    raise credentials_error() from None"
+CREDENTIALS_ERROR = (
+    "return HTTPException(\n"
+    '    status_code=401, detail="Could not validate credentials", headers={"WWW-Authenticate": "Bearer"}\n'
+    ")"
+)
+
 
 def grader_verifies(password: str, hashed: Any) -> bool:
     """Whether pwdlib's recommended hasher, in the grader, accepts ``password`` for ``hashed``."""
@@ -146,7 +167,8 @@ def expect_accepted(response, what: str, customer_id: int = 1) -> None:
         response.status_code == 200,
         f"{what}: answered {response.status_code} {response.text[:200]}, expected 200.",
         "Decode with the key and algorithm from the settings and compare exp with `clock.now()`; then "
-        "load the customer whose id is `int(claims['sub'])`. A 500 means get_current_customer crashed.",
+        "load the customer whose id is the token's `sub`, as a number. A 500 means get_current_customer crashed.",
+        answer='claims = decode_access_token(settings, token, clock.now())\ncustomer_id = int(claims["sub"])',
     )
     body = response.json()
     expect(
@@ -154,33 +176,37 @@ def expect_accepted(response, what: str, customer_id: int = 1) -> None:
         f"{what}: answered as customer {body.get('id') if isinstance(body, dict) else body!r}, "
         f"expected customer {customer_id} (the token's sub).",
         "Return the customer whose id is the token's `sub`.",
+        answer="customer = await uow.customers.get(customer_id)",
     )
 
 
-def expect_refused(response, what: str, hint_if_accepted: str) -> None:
-    """The same 401 for every bad token: status, `WWW-Authenticate: Bearer`, and the credentials body."""
+def expect_refused(response, what: str, hint_if_accepted: str, answer_if_accepted: str = "") -> None:
+    """The same 401 for every bad token: status, `WWW-Authenticate: Bearer`, and the credentials body.
+    ``hint_if_accepted`` and ``answer_if_accepted`` are the two levels of the hint for a token let through."""
     status = response.status_code
     if status == 200:
-        expect(False, f"{what} was accepted (200 {response.text[:120]}).", hint_if_accepted)
+        expect(False, f"{what} was accepted (200 {response.text[:120]}).", hint_if_accepted, answer_if_accepted)
     if status == 500:
         expect(
             False,
             f"{what} crashed the app (500) instead of being refused with 401.",
-            f"{hint_if_accepted} Every bad token must end as `raise credentials_error() from None`: "
-            "decode_access_token raises only InvalidToken (catch `jwt.InvalidTokenError`), and get_current_customer "
-            "catches InvalidToken and a `sub` that is not a number (`ValueError`).",
+            f"{hint_if_accepted} Every bad token must end as the 401 of `credentials_error()`: "
+            "decode_access_token raises only InvalidToken (it catches the parent of PyJWT's errors), and "
+            "get_current_customer catches InvalidToken and a `sub` that is not a number.",
+            answer=REFUSE_BAD_TOKEN,
         )
     expect(
         status == 401,
         f"{what} was answered {status} {response.text[:160]}, expected 401.",
         "A bad token is an authentication failure: 401 from `credentials_error()`, not 400, 403 or 404.",
+        answer=REFUSE_BAD_TOKEN,
     )
     challenge = response.headers.get("www-authenticate", "")
     expect(
         challenge.lower().startswith("bearer"),
         f"{what} was refused with 401 but without the header `WWW-Authenticate: Bearer` (it has {challenge!r}).",
-        "RFC 6750 asks for the challenge on every 401: "
-        '`headers={"WWW-Authenticate": "Bearer"}` in credentials_error().',
+        "RFC 6750 asks for the challenge on every 401: credentials_error() gives its HTTPException the header.",
+        answer=CREDENTIALS_ERROR,
     )
     try:
         body = response.json()
@@ -191,6 +217,7 @@ def expect_refused(response, what: str, hint_if_accepted: str) -> None:
         f"{what} was refused with the body {body!r}; every refused token must get the same body, {CREDENTIALS_BODY}.",
         "Raise `credentials_error()` for every failure and do not say what was wrong with the token: the reason "
         "helps whoever is forging one.",
+        answer=REFUSE_BAD_TOKEN,
     )
 
 
@@ -203,6 +230,8 @@ class Shop:
 
     KEY = KEY
     OTHER_KEY = OTHER_KEY
+    DECODE_CALL = DECODE_CALL
+    REFUSE_BAD_TOKEN = REFUSE_BAD_TOKEN
     CUSTOMERS = CUSTOMERS
     PASSWORDS = PASSWORDS
     ORDERS = ORDERS
@@ -224,7 +253,8 @@ class Shop:
         expect(
             observed.ok,
             f"`hash_password(...)` raised {observed.describe_error()}, so no customer could be registered to log in.",
-            "Exercise 1 comes first: `return password_hash.hash(password)`.",
+            "Exercise 1 comes first: hash_password hands the password to pwdlib's hasher and returns its hash.",
+            answer="return password_hash.hash(password)",
         )
         return dict(zip(ids, observed.value, strict=True))
 

@@ -9,8 +9,17 @@ pytestmark = pytest.mark.exercise("ex1")
 PASSWORD = "correct horse battery staple"
 
 
+HASH = "return password_hash.hash(password)"
+VERIFY = "return password_hash.verify(password, hashed)"
+
+
 def hashed_by_learner(observed, call):
-    expect(observed.ok, f"`{call}` raised {observed.describe_error()}.", "`return password_hash.hash(password)`.")
+    expect(
+        observed.ok,
+        f"`{call}` raised {observed.describe_error()}.",
+        "hash_password hands the password to the cell's hasher, `password_hash`, and returns what it gives.",
+        answer=HASH,
+    )
     return observed.value
 
 
@@ -22,16 +31,21 @@ async def test_hash_is_argon2id(learner, auth_checks):
         isinstance(hashed, str) and hashed.startswith("$argon2id$"),
         f"`hash_password({PASSWORD!r})` returned {auth_checks.describe_hash(hashed)}, expected an argon2id hash "
         "(a string starting with '$argon2id$').",
-        "Hash with `password_hash = PasswordHash.recommended()`: argon2id. A SHA-256 hex digest, bcrypt or a "
-        "home-made salt+hash is fast to brute-force or not what the contract asks for.",
+        "Hash with pwdlib's recommended hasher: argon2id. A SHA-256 hex digest, bcrypt or a home-made "
+        "salt+hash is fast to brute-force or not what the contract asks for.",
+        answer="password_hash = PasswordHash.recommended()",
     )
     expect(
-        PASSWORD not in hashed, "The hash contains the password itself.", "Store only `password_hash.hash(password)`."
+        PASSWORD not in hashed,
+        "The hash contains the password itself.",
+        "Return only what the hasher makes: the parameters, the salt and the hash, never the password.",
+        answer=HASH,
     )
     expect(
         auth_checks.grader_verifies(PASSWORD, hashed),
         "pwdlib could not verify the password against the hash `hash_password` returned.",
-        "Hash exactly the password you were given, with `password_hash.hash(password)`: no extra salt or pepper.",
+        "Hash exactly the password you were given: no extra salt or pepper, the hasher adds its own salt.",
+        answer=HASH,
     )
 
 
@@ -48,11 +62,13 @@ async def test_verify_password(learner, auth_checks):
     expect(
         right.value is True,
         f"`verify_password(password, hash_of_that_password)` returned {right.value!r}, expected True.",
-        "`return password_hash.verify(password, hashed)`. Comparing `hash_password(password) == hashed` never "
-        "matches: every hash has a new salt.",
+        "Let the hasher check the password against the stored hash. Comparing `hash_password(password) == hashed` "
+        "never matches: every hash has a new salt.",
+        answer=VERIFY,
     )
     expect(
         wrong.value is False,
         f"`verify_password(wrong_password, hash)` returned {wrong.value!r}, expected False.",
-        "`return password_hash.verify(password, hashed)`.",
+        "Let the hasher check the password against the stored hash, and return its verdict.",
+        answer=VERIFY,
     )

@@ -58,11 +58,14 @@ async def test_short_key_refused(learner, auth_checks):
         short == "ValidationError",
         f"`Settings(jwt_secret=<31 bytes>)` {'was accepted' if short is None else 'raised ' + short}, expected a "
         "ValidationError: HS256 needs a key of at least 32 bytes (RFC 7518).",
-        "In the validator: `if len(key.encode()) < 32: raise ValueError(...)`; pydantic turns it into a "
-        "ValidationError.",
+        "In the validator, count the key's bytes, not its characters, and raise a ValueError when there are "
+        "fewer than 32; pydantic turns it into a ValidationError.",
+        answer="if len(key.encode()) < 32:\n"
+        '    raise ValueError("jwt_secret must be at least 32 bytes; generate one with secrets.token_urlsafe(32)")',
     )
     expect(
         tried[ENOUGH_KEY]["raised"] is None,
         f"`Settings(jwt_secret=<32 random bytes>)` raised {tried[ENOUGH_KEY]['raised']}, expected it to be accepted.",
         "Refuse keys shorter than 32 bytes (`< 32`), and return the value at the end of the validator.",
+        answer="if len(key.encode()) < 32:",
     )

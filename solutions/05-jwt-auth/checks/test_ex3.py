@@ -31,6 +31,13 @@ async def decode(learner, auth_checks, cases):
     return observed.value
 
 
+TIME_CHECKS = """moment = now.timestamp()
+if _timestamp(claims, "exp") <= moment:
+    raise InvalidToken("the token has expired")
+if "nbf" in claims and _timestamp(claims, "nbf") > moment:
+    raise InvalidToken("the token is not valid yet")"""
+
+
 def describe(seen):
     return f"raised {seen['raised']}: {seen['message']}" if seen["raised"] else f"returned {seen['claims']}"
 
@@ -49,7 +56,9 @@ async def test_create_access_token(learner, auth_checks, t0):
             header.get("alg") == "HS256" and forge.verifies(token, auth_checks.KEY),
             f"The token's header is {header} and its signature is "
             f"{'valid' if forge.verifies(token, auth_checks.KEY) else 'not valid'} for the settings' key.",
-            "`jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm)`.",
+            "Sign with the settings' key (a SecretStr: ask it for its value) and the settings' algorithm.",
+            answer="return jwt.encode(claims, settings.jwt_secret.get_secret_value(), "
+            "algorithm=settings.jwt_algorithm)",
         )
         expected = {
             "sub": "7",
@@ -60,8 +69,9 @@ async def test_create_access_token(learner, auth_checks, t0):
         expect(
             found == expected,
             f"With access_token_minutes={minutes}, the token's claims are {found}, expected {expected}.",
-            "sub is the subject (a string), iat is `now`, exp is "
-            "`now + timedelta(minutes=settings.access_token_minutes)`.",
+            "sub is the subject (a string), iat is `now`, and exp is `now` plus the settings' token lifetime, "
+            "as a `timedelta`.",
+            answer='"exp": now + timedelta(minutes=settings.access_token_minutes),',
         )
 
 
@@ -77,7 +87,8 @@ async def test_decode_round_trip(learner, auth_checks, t0):
         expect(
             result["raised"] is None and isinstance(result["claims"], dict) and result["claims"].get("sub") == subject,
             f"`decode_access_token` of {what} for sub {subject!r} {describe(result)}; expected its claims.",
-            "Decode with the settings' key and `algorithms=[settings.jwt_algorithm]`; return the claims dict.",
+            "Decode with the settings' key and the one algorithm of the settings; return the claims dict.",
+            answer=auth_checks.DECODE_CALL,
         )
 
 
@@ -101,15 +112,17 @@ async def test_decode_compares_with_now(learner, auth_checks, t0):
             expect(
                 result["raised"] is None,
                 f"decode_access_token with `now` {label} {describe(result)}; the token is valid then.",
-                "Compare with the `now` argument, not the computer's clock: "
-                "`options={..., 'verify_exp': False, 'verify_nbf': False, 'verify_iat': False}`, then check yourself.",
+                "Compare with the `now` argument, not the computer's clock: turn PyJWT's own time checks off in "
+                "the `options` of jwt.decode, then compare yourself.",
+                answer='options={"require": [...], "verify_exp": False, "verify_nbf": False, "verify_iat": False}',
             )
         else:
             expect(
                 result["raised"] == "InvalidToken",
                 f"decode_access_token with `now` {label} {describe(result)}; expected InvalidToken.",
-                "Expired is `exp <= now.timestamp()`; not valid yet is `nbf > now.timestamp()`. Compare with the "
-                "`now` argument (the app's clock), not the computer's clock.",
+                "A token is valid from its nbf, when it has one, up to but not including its exp. Compare both "
+                "with the `now` argument (the app's clock) as a timestamp, not with the computer's clock.",
+                answer=TIME_CHECKS,
             )
 
 
@@ -124,4 +137,5 @@ async def test_decode_pins_the_algorithm(learner, auth_checks, t0):
         f"decode_access_token of a token whose header says `alg: none`, with no signature, {describe(result)}; "
         "expected InvalidToken: anyone can write such a token, for any customer.",
         "Who decides which algorithm a token may use: the token's own header, or your settings?",
+        answer="algorithms=[settings.jwt_algorithm],",
     )

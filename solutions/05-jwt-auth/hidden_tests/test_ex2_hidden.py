@@ -20,6 +20,8 @@ async def test_tutorial_keys_refused(learner, auth_checks):
             seen["raised"] == "ValidationError",
             f"`Settings(jwt_secret='{key[:12]}...')` (a key printed in a tutorial, {len(key)} bytes) "
             f"{'was accepted' if seen['raised'] is None else 'raised ' + seen['raised']}, expected a ValidationError.",
-            "Length is not enough: a published key signs tokens for anyone. Refuse "
-            "`key.strip().lower() in TUTORIAL_KEYS` in the validator.",
+            "Length is not enough: a published key signs tokens for anyone. In the validator, look the key up in "
+            "`TUTORIAL_KEYS`, ignoring case and surrounding spaces.",
+            answer="if key.strip().lower() in TUTORIAL_KEYS:\n"
+            '    raise ValueError("jwt_secret is a key printed in a tutorial: anyone can sign tokens with it")',
         )

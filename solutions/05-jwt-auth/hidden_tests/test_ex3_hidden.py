@@ -18,16 +18,23 @@ async def decoded(learner, auth_checks, t0, cases):
     return observed.value
 
 
-def expect_invalid(seen, hint):
+REFUSE = "except jwt.InvalidTokenError as exc:\n    raise InvalidToken(str(exc)) from None"
+REQUIRE = 'options={"require": ["exp", "sub", "iss", "aud"], ...}'
+
+
+def expect_invalid(seen, hint, answer=""):
+    """Every token of ``seen`` raised InvalidToken; ``hint`` and ``answer`` are the two levels of the hint for
+    a token accepted."""
     for label, result in seen.items():
         if result["raised"] is None:
-            expect(False, f"decode_access_token accepted {label}: it returned {result['claims']}.", hint)
+            expect(False, f"decode_access_token accepted {label}: it returned {result['claims']}.", hint, answer)
         expect(
             result["raised"] == "InvalidToken",
             f"decode_access_token raised {result['raised']} ({result['message'][:120]}) for {label}; expected "
             "InvalidToken, the one exception callers catch.",
-            "Catch `jwt.InvalidTokenError` (the parent of all of PyJWT's token errors) around jwt.decode and "
-            "`raise InvalidToken(str(exc)) from None`.",
+            "Catch `jwt.InvalidTokenError` (the parent of all of PyJWT's token errors) around jwt.decode and raise "
+            "the domain's InvalidToken in its place, without chaining PyJWT's error.",
+            answer=REFUSE,
         )
 
 
@@ -44,8 +51,9 @@ async def test_refuses_other_algorithms(learner, auth_checks, t0):
     ]
     expect_invalid(
         await decoded(learner, auth_checks, t0, cases),
-        "Pin the algorithm: `algorithms=[settings.jwt_algorithm]`. Never take it from the token's header "
+        "Pin the algorithm: the verifier names exactly one, the settings'. Never take it from the token's header "
         "(`jwt.get_unverified_header(token)['alg']`) and never list several.",
+        "algorithms=[settings.jwt_algorithm],",
     )
 
 
@@ -64,6 +72,7 @@ async def test_refuses_bad_signatures(learner, auth_checks, t0):
         await decoded(learner, auth_checks, t0, cases),
         "Let PyJWT verify the signature with the settings' key: `jwt.decode(token, key, algorithms=[...])`, "
         "never `options={'verify_signature': False}`.",
+        auth_checks.DECODE_CALL,
     )
 
 
@@ -82,8 +91,9 @@ async def test_requires_exp_and_sub(learner, auth_checks, t0):
     ]
     expect_invalid(
         await decoded(learner, auth_checks, t0, cases),
-        "PyJWT accepts a token without exp unless told otherwise: `options={'require': ['exp', 'sub'], ...}`. "
-        "A token without exp is valid forever.",
+        "PyJWT accepts a token without exp unless told otherwise, in the `options` of jwt.decode; a token without "
+        "exp is valid forever. A date claim that is not a number is for `_timestamp` (given) to refuse.",
+        REQUIRE,
     )
 
 
@@ -94,6 +104,7 @@ async def test_malformed_tokens(learner, auth_checks, t0):
     expect_invalid(
         await decoded(learner, auth_checks, t0, cases),
         "Let jwt.decode parse every token; do not short-cut the empty one.",
+        REFUSE,
     )
 
 
@@ -112,6 +123,7 @@ async def test_issuer_and_audience(learner, auth_checks, t0):
         found == expected,
         f"The token's issuer and audience are {found}, expected {expected} (the settings' jwt_issuer, jwt_audience).",
         "Add `iss` and `aud` to the claims create_access_token signs.",
+        answer='"iss": settings.jwt_issuer,\n"aud": settings.jwt_audience,',
     )
     cases = [
         ["a token for another API", forge.sign(forge.standard_claims("1", at=t0, aud="admin-api"), auth_checks.KEY)],
@@ -121,6 +133,7 @@ async def test_issuer_and_audience(learner, auth_checks, t0):
     ]
     expect_invalid(
         await decoded(learner, auth_checks, t0, cases),
-        "The key may be shared with another service: `jwt.decode(..., audience=settings.jwt_audience, "
-        "issuer=settings.jwt_issuer)`, and require both claims.",
+        "The key may be shared with another service: make jwt.decode compare the audience and the issuer with "
+        "the settings', and require both claims.",
+        "audience=settings.jwt_audience,\nissuer=settings.jwt_issuer,",
     )

@@ -4,6 +4,9 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex4")
 
+VERIFY_ONCE = "password_ok = await asyncio.to_thread(verify_password, password, hashed)"
+REFUSE_LOGIN = 'if customer is None or not password_ok:\n    raise InvalidCredentials("incorrect email or password")'
+
 
 @pytest.mark.points(1)
 async def test_email_taken(learner, tables, shop, auth_checks):
@@ -22,8 +25,8 @@ async def test_email_taken(learner, tables, shop, auth_checks):
     expect(
         answer["raised"] == "EmailTaken",
         f"Registering ada@example.com a second time {auth_checks.outcome(answer)}, expected EmailTaken.",
-        "Check `await uow.customers.get_by_email(email)` first, and turn the IntegrityError of a race at commit into "
-        "EmailTaken too.",
+        "Look the email up before adding anyone, and turn the IntegrityError of a race at commit into EmailTaken too.",
+        answer="if await uow.customers.get_by_email(email) is not None:\n    raise EmailTaken(email)",
     )
     expect(tables.snapshot() == before, "Registering a taken email changed the database.")
 
@@ -43,12 +46,14 @@ async def test_failures_look_the_same(learner, tables, shop, auth_checks):
         f"A wrong password raised {wrong['raised']} and an unknown email raised {unknown['raised']}; expected "
         "InvalidCredentials for both.",
         "One exception for both failures: an attacker must not learn which emails have accounts.",
+        answer=REFUSE_LOGIN,
     )
     expect(
         wrong["message"] == unknown["message"],
         f"A wrong password and an unknown email raised InvalidCredentials with different messages "
         f"({wrong['message']!r} and {unknown['message']!r}): the message tells which emails have accounts.",
-        'Raise `InvalidCredentials("incorrect email or password")` in both cases.',
+        "One fixed message for both failures, one that does not say which part was wrong.",
+        answer=REFUSE_LOGIN,
     )
 
 
@@ -59,7 +64,8 @@ async def test_unknown_email_verifies_a_hash(learner, tables, shop, auth_checks)
     expect(
         wrong["verifications"] == 1,
         f"For a wrong password authenticate verified {wrong['verifications']} password hashes, expected 1.",
-        "Call `verify_password(password, customer.hashed_password)` once.",
+        "Verify the password exactly once, after the lookup, whatever it found.",
+        answer=VERIFY_ONCE,
     )
     expect(
         unknown["verifications"] == 1,
@@ -68,4 +74,5 @@ async def test_unknown_email_verifies_a_hash(learner, tables, shop, auth_checks)
         "which emails have accounts.",
         "When no customer has the email, verify the password against `DUMMY_HASH` anyway and ignore the result; "
         "do not return (or raise) before verifying.",
+        answer=f"hashed = customer.hashed_password if customer is not None else DUMMY_HASH\n{VERIFY_ONCE}",
     )

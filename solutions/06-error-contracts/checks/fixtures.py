@@ -34,6 +34,38 @@ from grader.checks.problems import describe, json_body, problem_issues
 SECRET = forge.TEST_KEY  # the app's signing key in every check
 PROBLEM_MEMBERS = ("type", "title", "status", "detail")
 
+# Key lines (the second level of a hint) that more than one check shows.
+PROBLEM_LINE = (
+    "problem = Problem(type=type, title=title or HTTPStatus(status).phrase, status=status, detail=detail, **extensions)"
+)
+RESPONSE_LINE = (
+    "return JSONResponse(problem.model_dump(), status_code=status, headers=dict(headers or {}), "
+    "media_type=PROBLEM_JSON)"
+)
+PROBLEM_RESPONSE = f"{PROBLEM_LINE}\n{RESPONSE_LINE}"
+TABLE_ENTRY = (
+    "PROBLEM_TYPES[InvalidToken] = ProblemType(\n"
+    '    401, f"{PROBLEMS}/invalid-token", "Invalid token", "Could not validate credentials.", BEARER\n'
+    ")"
+)
+DOMAIN_HANDLER = (
+    "for cls in type(exc).__mro__:\n"
+    "    if cls in PROBLEM_TYPES:\n"
+    "        kind = PROBLEM_TYPES[cls]\n"
+    "        return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, headers=kind.headers)"
+)
+HTTP_HANDLER = (
+    "detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase\n"
+    "return problem_response(exc.status_code, detail, headers=exc.headers)"
+)
+VALIDATION_ERRORS = (
+    'errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]'
+)
+UNEXPECTED_HANDLER = (
+    'error_log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)\n'
+    'return problem_response(500, "The server could not handle this request. The error was logged.")'
+)
+
 BOOKS = [(1, "Kindred", 999, 5, 1), (2, "Dawn", 899, 0, 1)]  # Dawn is sold out
 # (id, name, email, is_admin): Hedy is an admin.
 CUSTOMERS = [(1, "Ada", "ada@example.com", 0), (2, "Grace", "grace@example.com", 0), (3, "Hedy", "hedy@example.com", 1)]
@@ -204,21 +236,24 @@ async def problem_response_probe(ns, args, kwargs):
 # -- verdicts ------------------------------------------------------------------------------------------
 
 
-def expect_problem(response: httpx.Response, label: str, status: int, hint: str) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem with HTTP ``status``; its body, or a failed check."""
+def expect_problem(response: httpx.Response, label: str, status: int, hint: str, answer: str = "") -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem with HTTP ``status``; its body, or a failed check. ``hint`` and
+    ``answer`` are the two levels of the hint."""
     issues = problem_issues(response, status)
-    expect(not issues, f"{label} answered {describe(response)}: {'; '.join(issues)}.", hint)
+    expect(not issues, f"{label} answered {describe(response)}: {'; '.join(issues)}.", hint, answer)
     return json_body(response)
 
 
-def expect_header(response: httpx.Response, label: str, name: str, expected: str, hint: str) -> None:
-    """The response carries header ``name`` with the value ``expected`` (compared without case)."""
+def expect_header(response: httpx.Response, label: str, name: str, expected: str, hint: str, answer: str = "") -> None:
+    """The response carries header ``name`` with the value ``expected`` (compared without case); ``hint`` and
+    ``answer`` are the two levels of the hint."""
     found = response.headers.get(name)
     expect(
         found is not None and found.lower() == expected.lower(),
         f"{label} answered {response.status_code} without the header `{name}: {expected}` "
         f"({'it has ' + repr(found) if found is not None else 'the header is missing'}).",
         hint,
+        answer,
     )
 
 
@@ -239,12 +274,15 @@ def problem_response_of(learner):
             observed.ok,
             f"`{expression}` raised {observed.describe_error()}.",
             "Build a Problem from the arguments and return a JSONResponse of it.",
+            answer=PROBLEM_RESPONSE,
         )
         value = observed.value
         expect(
             isinstance(value["status"], int) and value["headers"] is not None and value["body"] is not None,
             f"`{expression}` returned a {value['class']}, expected a JSONResponse.",
-            "Return `JSONResponse(problem.model_dump(), status_code=..., headers=..., media_type=PROBLEM_JSON)`.",
+            "Return a JSONResponse of the problem's `model_dump()`, with the status, the headers and the problem "
+            "media type.",
+            answer=RESPONSE_LINE,
         )
         return as_response(value)
 
@@ -310,6 +348,14 @@ class Contract:
 
     DOMAIN_STATUS = DOMAIN_STATUS
     PROBLEM_MEMBERS = PROBLEM_MEMBERS
+    PROBLEM_LINE = PROBLEM_LINE
+    RESPONSE_LINE = RESPONSE_LINE
+    PROBLEM_RESPONSE = PROBLEM_RESPONSE
+    TABLE_ENTRY = TABLE_ENTRY
+    DOMAIN_HANDLER = DOMAIN_HANDLER
+    HTTP_HANDLER = HTTP_HANDLER
+    VALIDATION_ERRORS = VALIDATION_ERRORS
+    UNEXPECTED_HANDLER = UNEXPECTED_HANDLER
     expect_problem = staticmethod(expect_problem)
     expect_header = staticmethod(expect_header)
 

@@ -9,8 +9,8 @@ pytestmark = pytest.mark.exercise("ex1")
 
 BOOK_TYPE = "https://bookshop.example/problems/book-not-found"
 ENVELOPE_HINT = (
-    "Return `JSONResponse(problem.model_dump(), status_code=status, headers=..., media_type=PROBLEM_JSON)` "
-    "where `problem = Problem(type=type, title=..., status=status, detail=detail, **extensions)`."
+    "Build a `Problem` from the arguments, extensions included, and return a JSONResponse of its `model_dump()` "
+    "with the status, the headers and the media type `PROBLEM_JSON`."
 )
 
 
@@ -18,13 +18,16 @@ ENVELOPE_HINT = (
 async def test_problem_response_body(problem_response_of, contract):
     """problem_response answers application/problem+json with type, title, status and detail"""
     response = await problem_response_of(404, "No book has this id.", type=BOOK_TYPE, title="Book not found")
-    body = contract.expect_problem(response, "`problem_response(404, ...)`", 404, ENVELOPE_HINT)
+    body = contract.expect_problem(
+        response, "`problem_response(404, ...)`", 404, ENVELOPE_HINT, contract.PROBLEM_RESPONSE
+    )
     expected = {"type": BOOK_TYPE, "title": "Book not found", "status": 404, "detail": "No book has this id."}
     expect(
         body == expected,
         f"`problem_response(404, 'No book has this id.', type=..., title='Book not found')` answered the body "
         f"{body}, expected {expected}.",
-        "Pass the arguments through unchanged: `type=type`, `title=title`, `status=status`, `detail=detail`.",
+        "Pass the arguments into the Problem unchanged, each to the member of its name.",
+        answer=contract.PROBLEM_LINE,
     )
 
 
@@ -36,14 +39,19 @@ async def test_problem_response_headers_and_extensions(problem_response_of, cont
         401, "Could not validate credentials.", headers={"WWW-Authenticate": "Bearer"}, errors=errors
     )
     body = contract.expect_problem(
-        response, "`problem_response(401, ..., headers=..., errors=...)`", 401, ENVELOPE_HINT
+        response,
+        "`problem_response(401, ..., headers=..., errors=...)`",
+        401,
+        ENVELOPE_HINT,
+        contract.PROBLEM_RESPONSE,
     )
     contract.expect_header(
         response,
         "`problem_response(401, ..., headers={'WWW-Authenticate': 'Bearer'})`",
         "WWW-Authenticate",
         "Bearer",
-        "Pass `headers=dict(headers or {})` to the JSONResponse.",
+        "Hand the headers to the JSONResponse; `None` means no headers.",
+        contract.RESPONSE_LINE,
     )
     expect(
         body.get("errors") == errors,
@@ -51,10 +59,12 @@ async def test_problem_response_headers_and_extensions(problem_response_of, cont
         f"`errors` should be {errors}.",
         "Keyword arguments beyond the named ones are extension members: `Problem(..., **extensions)` keeps them "
         "(the model allows extra members) and `model_dump()` returns them.",
+        answer=contract.PROBLEM_LINE,
     )
     expect(
         body.get("title") == "Unauthorized",
         f"`problem_response(401, ...)` without a title answered the title {body.get('title')!r}, expected "
         "'Unauthorized' (the status phrase).",
-        "`title or HTTPStatus(status).phrase`.",
+        "Without a title, the title is the status phrase, which `HTTPStatus` knows.",
+        answer=contract.PROBLEM_LINE,
     )

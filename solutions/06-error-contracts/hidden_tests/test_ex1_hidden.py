@@ -17,6 +17,7 @@ async def test_problem_response_defaults(problem_response_of, contract):
             f"`problem_response({status}, {detail!r})`",
             status,
             "The status goes both into the JSONResponse (`status_code=status`) and into the body.",
+            contract.PROBLEM_RESPONSE,
         )
         expected = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
         expect(
@@ -24,4 +25,5 @@ async def test_problem_response_defaults(problem_response_of, contract):
             f"`problem_response({status}, {detail!r})` answered the body {body}, expected {expected}.",
             "`type` defaults to 'about:blank' and the title to `HTTPStatus(status).phrase`; no other members "
             "unless extensions are passed.",
+            answer=contract.PROBLEM_LINE,
         )

@@ -16,12 +16,18 @@ async def test_problem_types_are_specific(client, contract, problem_table):
     types = {}
     for name in contract.DOMAIN_STATUS:
         kind = problem_table.get(name)
-        expect(kind is not None, f"PROBLEM_TYPES has no entry for {name}.", "Add the eight domain exceptions.")
+        expect(
+            kind is not None,
+            f"PROBLEM_TYPES has no entry for {name}.",
+            "Add the eight domain exceptions.",
+            answer=contract.TABLE_ENTRY,
+        )
         expect(
             isinstance(kind["type"], str) and kind["type"].startswith(("http://", "https://")),
             f"PROBLEM_TYPES gives {name} the type {kind['type']!r}: a domain problem needs its own absolute URI "
             "(about:blank says nothing more than the status).",
             'Use a URI under PROBLEMS: f"{PROBLEMS}/book-not-found".',
+            answer=contract.TABLE_ENTRY,
         )
         expect(
             kind["type"] not in types,
@@ -35,18 +41,23 @@ async def test_problem_types_are_specific(client, contract, problem_table):
             f"PROBLEM_TYPES gives {name} the title {kind['title']!r} and the detail {kind['detail']!r}: both must be "
             "non-empty strings.",
             "ProblemType(status, type, title, detail, headers).",
+            answer=contract.TABLE_ENTRY,
         )
         response = await client.get(f"/raise/{name}")
         body = contract.expect_problem(
-            response, f"A route raising {name}", kind["status"], "Answer with the table's entry."
+            response,
+            f"A route raising {name}",
+            kind["status"],
+            "Answer with the table's entry.",
+            contract.DOMAIN_HANDLER,
         )
         for member in ("type", "title", "detail"):
             expect(
                 body.get(member) == kind[member],
                 f"A route raising {name} answered the {member} {body.get(member)!r}, but PROBLEM_TYPES says "
                 f"{kind[member]!r}.",
-                "domain_error_handler builds the problem from the table entry: "
-                "`problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, headers=kind.headers)`.",
+                "domain_error_handler builds the problem from every field of the table entry.",
+                answer=contract.DOMAIN_HANDLER,
             )
 
 
@@ -67,6 +78,7 @@ async def test_detail_is_never_the_exception_message(client, contract):
             "the client.",
             "An exception's message is for developers and the log: PyJWT's reason helps whoever forges tokens, "
             "EmailTaken carries an email. Send the table's `detail`, not `str(exc)`.",
+            answer=contract.DOMAIN_HANDLER,
         )
 
 
@@ -80,10 +92,13 @@ async def test_subclass_is_answered_like_its_parent(client, contract, problem_ta
             "handler. Walk the classes of `type(exc).__mro__` and take the first one in PROBLEM_TYPES."
         )
         kind = problem_table.get(name, {})
-        body = contract.expect_problem(response, f"A route raising a subclass of {name}", kind.get("status", 0), hint)
+        body = contract.expect_problem(
+            response, f"A route raising a subclass of {name}", kind.get("status", 0), hint, contract.DOMAIN_HANDLER
+        )
         expect(
             body.get("type") == kind.get("type"),
             f"A route raising a subclass of {name} answered the type {body.get('type')!r}, expected {name}'s "
             f"{kind.get('type')!r}.",
             hint,
+            answer=contract.DOMAIN_HANDLER,
         )

@@ -22,11 +22,13 @@ async def test_http_exception_keeps_status_detail_and_headers(client, contract):
         "Bearer",
         "OAuth2PasswordBearer's 401 carries `WWW-Authenticate: Bearer` in `exc.headers`: pass them all to "
         "problem_response.",
+        contract.HTTP_HANDLER,
     )
     expect(
         body.get("detail") == "Not authenticated",
         f"GET /needs-token answered the detail {body.get('detail')!r}, expected the exception's 'Not authenticated'.",
         "A string `exc.detail` is the problem's detail.",
+        answer=contract.HTTP_HANDLER,
     )
 
     response = await client.get("/http/409", params={"detail": "This page was already taken.", "header": "kept"})
@@ -35,7 +37,8 @@ async def test_http_exception_keeps_status_detail_and_headers(client, contract):
         body.get("detail") == "This page was already taken." and response.headers.get("X-Check") == "kept",
         f"An HTTPException(409, detail='This page was already taken.', headers={{'X-Check': 'kept'}}) answered the "
         f"detail {body.get('detail')!r} and the header X-Check {response.headers.get('X-Check')!r}.",
-        "Keep the detail and every header the exception carries: `headers=exc.headers`.",
+        "Keep the detail and every header the exception carries: all of `exc.headers`, not headers you build.",
+        answer=contract.HTTP_HANDLER,
     )
 
     response = await client.get("/http-json-detail")
@@ -44,6 +47,7 @@ async def test_http_exception_keeps_status_detail_and_headers(client, contract):
         body.get("detail") == "Bad Request",
         f"An HTTPException(400, detail={{'field': 'page', ...}}) answered the detail {body.get('detail')!r}, "
         "expected the status phrase 'Bad Request'.",
-        "FastAPI's HTTPException accepts any JSON value as its detail; a problem's detail is a string: use "
-        "`HTTPStatus(exc.status_code).phrase` when `exc.detail` is not a str.",
+        "FastAPI's HTTPException accepts any JSON value as its detail; a problem's detail is a string: when "
+        "`exc.detail` is not one, use the status phrase.",
+        answer=contract.HTTP_HANDLER,
     )

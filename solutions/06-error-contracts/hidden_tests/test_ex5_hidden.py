@@ -4,6 +4,10 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex5")
 
+REGISTER_DOMAIN = (
+    "for exception_class in PROBLEM_TYPES:\n    app.add_exception_handler(exception_class, domain_error_handler)"
+)
+
 
 @pytest.fixture
 def app_kwargs(request, db):
@@ -28,14 +32,16 @@ async def test_register_maps_domain_errors(client, contract, problem_table):
                 response,
                 label,
                 status,
-                "register_problem_handlers adds domain_error_handler for every class in PROBLEM_TYPES: `for "
-                "exception_class in PROBLEM_TYPES: app.add_exception_handler(exception_class, domain_error_handler)`.",
+                "register_problem_handlers adds domain_error_handler for every class in PROBLEM_TYPES, in a loop "
+                "over the table.",
+                REGISTER_DOMAIN,
             )
             expect(
                 body.get("type") == problem_table.get(name, {}).get("type"),
                 f"{label} answered the type {body.get('type')!r}, expected PROBLEM_TYPES' "
                 f"{problem_table.get(name, {}).get('type')!r}.",
                 "The domain exceptions go to domain_error_handler, not to the handler for Exception.",
+                answer=REGISTER_DOMAIN,
             )
 
 
@@ -52,6 +58,7 @@ async def test_unexpected_error_is_logged(client, learner):
         any("ZeroDivisionError" in line and "Traceback" in line for line in new),
         f"After a route divided by zero, the server log got {len(new)} new line(s) "
         f"{[line[:120] for line in new]}: none with the exception and its traceback.",
-        'What the client must not see belongs in the log: `error_log.error("unexpected error in %s %s", '
-        "request.method, request.url.path, exc_info=exc)`.",
+        "What the client must not see belongs in the log: `error_log.error` with the request, and the exception "
+        "as `exc_info`, which adds its traceback.",
+        answer='error_log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)',
     )

@@ -23,6 +23,10 @@ SMUGGLED = [
     ("OrderIn", {"lines": [LINE]}, {"lines": [LINE], "customer_id": 2}, "customer_id", ["customer_id"]),
     ("OrderIn", {"lines": [LINE]}, {"lines": [LINE | {"price_cents": 1}]}, "price_cents", ["lines", 0, "price_cents"]),
 ]
+UPDATE_FIELDS = (
+    "name: str | None = Field(default=None, min_length=1, max_length=200)\n"
+    "email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL_PATTERN)"
+)
 
 
 @pytest.mark.points(2)
@@ -37,14 +41,15 @@ async def test_inputs_refuse_unknown_fields(schemas, input_verdict):
         )
         answer = await schemas.validate(model, smuggled)
         if answer["valid"]:
-            message, hint = input_verdict(model, smuggled, field, answer)
-            expect(False, message, hint)
+            message, hint, key_line = input_verdict(model, smuggled, field, answer)
+            expect(False, message, hint, key_line)
         errors = answer["errors"]
         expect(
             {"type": "extra_forbidden", "loc": loc} in errors,
             f"`{model}` refused {smuggled}, but not with an `extra_forbidden` error at {loc}: {errors}.",
-            "Forbid unknown fields with `ConfigDict(extra='forbid')` instead of declaring the field and rejecting "
-            "it in a validator.",
+            "Forbid unknown fields in the model's configuration (pydantic's `extra` setting) instead of declaring "
+            "the field and rejecting it in a validator.",
+            answer='model_config = ConfigDict(extra="forbid")  # in InputModel',
         )
 
 
@@ -68,12 +73,14 @@ async def test_inputs_accept_valid_bodies(schemas):
             answer["valid"] == valid,
             f"`{model}` {'refused' if valid else 'accepted'} {what}: {body}"
             + (f" ({answer.get('errors')})." if not answer["valid"] else "."),
-            "CustomerUpdate has `name` and `email`, each `None` by default, with the same Field constraints as in "
-            "CustomerIn; the other models are given as they are.",
+            "Each field of CustomerUpdate may be left out or sent as null, and keeps the Field constraints it has "
+            "in CustomerIn; the other models are given as they are.",
+            answer=UPDATE_FIELDS,
         )
     answer = await schemas.validate("CustomerUpdate", {})
     expect(
         answer["dump"] == {"name": None, "email": None},
         f"`CustomerUpdate()` dumps as {answer['dump']}, expected {{'name': None, 'email': None}}.",
         "CustomerUpdate declares exactly `name` and `email`, both defaulting to None.",
+        answer=UPDATE_FIELDS,
     )

@@ -66,7 +66,8 @@ async def test_output_schemas_read_orm_objects(schemas):
             "orm" in entry,
             f"`{name}.model_validate(orm_object)` failed: {entry.get('orm_error')}.",
             "Keep `model_config = ConfigDict(from_attributes=True)`: without it pydantic accepts only dicts. "
-            "OrderOut's `lines` is a `list[OrderLineOut]`.",
+            "OrderOut's `lines` holds OrderLineOut schemas, which read the order's line objects.",
+            answer="lines: list[OrderLineOut]  # in OrderOut",
         )
         got = contract_part(entry["orm"], expected)
         expect(

@@ -10,9 +10,13 @@ pytestmark = pytest.mark.exercise("ex3")
 PASSWORD = "hunter2"
 SIGNUP = {"name": "Eve", "email": "eve@example.com", "password": PASSWORD, "is_admin": True}
 HINT = (
-    "As in chapter 06: a new `{'loc': list(error['loc']), 'msg': error['msg'], 'type': error['type']}` for each "
-    "error of `exc.errors()`, sent as the extension member `errors` of a 422 problem "
-    "(`problem_response(422, detail, type=f'{PROBLEMS}/invalid-request', title='Invalid request', errors=errors)`)."
+    "As in chapter 06: for each error of `exc.errors()`, a new dict of its `loc` (as a list), `msg` and `type`, "
+    "nothing else; the list is the extension member `errors` of a 422 problem of type invalid-request "
+    "(`problem_response` takes extension members as keyword arguments)."
+)
+ANSWER = (
+    'errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]\n'
+    'return problem_response(422, detail, type=f"{PROBLEMS}/invalid-request", title="Invalid request", errors=errors)'
 )
 INVALID_REQUEST = "https://bookshop.example/problems/invalid-request"
 
@@ -26,26 +30,31 @@ def app_mode():
 async def test_422_lists_where_and_why(client, shop):
     """a refused body answers a 422 problem with one {loc, msg, type} per error"""
     response = await client.post("/probe/signup", json=SIGNUP)
-    body = await shop.expect_status(response, 422, "A body with a short password and an extra field", HINT)
+    body = await shop.expect_status(
+        response, 422, "A body with a short password and an extra field", HINT, answer=ANSWER
+    )
     issues = problem_issues(response, 422)
-    expect(not issues, f"The 422 answer is not a problem: {'; '.join(issues)}.", HINT)
+    expect(not issues, f"The 422 answer is not a problem: {'; '.join(issues)}.", HINT, ANSWER)
     expect(
         body.get("type") == INVALID_REQUEST and body.get("title") == "Invalid request",
         f"The 422 problem has type {body.get('type')!r} and title {body.get('title')!r}, "
         f"expected {INVALID_REQUEST!r} and 'Invalid request'.",
         HINT,
+        ANSWER,
     )
     errors = body.get("errors")
     expect(
         isinstance(errors, list) and len(errors) == 2 and all(isinstance(item, dict) for item in errors),
         f"The 422 problem is {shop.short(body)}, expected a member `errors` with one entry per error (2 here).",
         HINT,
+        ANSWER,
     )
     for item in errors:
         expect(
             set(item) == shop.ERROR_KEYS,
             f"A 422 entry has the keys {sorted(item)}, expected exactly ['loc', 'msg', 'type']: {shop.short(item)}.",
             HINT,
+            ANSWER,
         )
     found = [(item["loc"], item["type"]) for item in errors]
     expected = [(["body", "password"], "string_too_short"), (["body", "is_admin"], "extra_forbidden")]
@@ -53,6 +62,7 @@ async def test_422_lists_where_and_why(client, shop):
         found == expected,
         f"The 422 entries give (loc, type) {found}, expected {expected}, in the order of exc.errors().",
         "Copy `loc` (as a list), `msg` and `type` from each error, in order.",
+        ANSWER,
     )
 
 
@@ -60,11 +70,12 @@ async def test_422_lists_where_and_why(client, shop):
 async def test_422_does_not_repeat_the_password(client, shop):
     """the 422 for a short password does not contain the password"""
     response = await client.post("/probe/signup", json=SIGNUP)
-    body = await shop.expect_status(response, 422, "A body with a short password", HINT)
+    body = await shop.expect_status(response, 422, "A body with a short password", HINT, answer=ANSWER)
     shop.expect_no_leaks("The 422 answer to a short password", response, {PASSWORD: "the password that was sent"})
     text = response.text
     expect(
         '"input"' not in text and '"ctx"' not in text,
         f"The 422 answer still has `input` or `ctx`: {shop.short(body)}.",
         HINT,
+        ANSWER,
     )

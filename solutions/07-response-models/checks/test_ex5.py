@@ -11,18 +11,31 @@ pytestmark = pytest.mark.exercise("ex5")
 async def test_directory_shows_names_only(client, shop):
     """GET /customers and GET /customers/{id} answer CustomerPublic: no emails"""
     shop.seed()
-    hint = "Answer `list[CustomerPublic]` built from `list_customers(session, limit=..., offset=...)`."
+    hint = (
+        "Annotate the route with a list of CustomerPublic and build one per customer that `list_customers` "
+        "returns for the page's limit and offset."
+    )
+    answer = (
+        "customers = await list_customers(session, limit=page.limit, offset=page.offset)\n"
+        "return [CustomerPublic.model_validate(customer) for customer in customers]"
+    )
     response = await client.get("/customers", headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "GET /customers (as Ada)", hint)
+    body = await shop.expect_status(response, 200, "GET /customers (as Ada)", hint, answer=answer)
     shop.expect_no_leaks("GET /customers (as Ada)", response, shop.forbidden(1))
-    expect(isinstance(body, list), f"GET /customers answered {shop.short(body)}, expected a list.", hint)
+    expect(isinstance(body, list), f"GET /customers answered {shop.short(body)}, expected a list.", hint, answer)
     for item in body:
         shop.expect_keys("An item of GET /customers", item, shop.CUSTOMER_PUBLIC)
     expected = [{"id": i, "name": name} for i, name, _ in shop.CUSTOMERS]
-    expect(body == expected, f"GET /customers answered {body}, expected {expected}.", hint)
+    expect(body == expected, f"GET /customers answered {body}, expected {expected}.", hint, answer)
 
     response = await client.get("/customers/2", headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "GET /customers/2 (as Ada)", "Answer `CustomerPublic`.")
+    body = await shop.expect_status(
+        response,
+        200,
+        "GET /customers/2 (as Ada)",
+        "Answer `CustomerPublic`.",
+        answer="return CustomerPublic.model_validate(await get_customer(session, customer_id))",
+    )
     shop.expect_no_leaks("GET /customers/2 (as Ada)", response, shop.forbidden(1))
     shop.expect_keys("GET /customers/2", body, shop.CUSTOMER_PUBLIC)
     expect(body == {"id": 2, "name": "Grace"}, f"GET /customers/2 answered {body}, expected Grace's id and name.")
@@ -45,30 +58,35 @@ async def test_directory_shows_names_only(client, shop):
 async def test_order_routes_answer_order_out(client, shop):
     """POST /orders, GET /orders and GET /orders/{id} answer exactly OrderOut, the caller's only"""
     shop.seed()
-    hint = "Return `OrderOut.model_validate(order)` (lists: one per order) from the provided services."
+    hint = "Convert what the provided services return with OrderOut (for a list, one per order)."
+    answer = (
+        "return OrderOut.model_validate(order)\n"
+        "return [OrderOut.model_validate(order) for order in await list_orders(uow, customer.id)]"
+    )
     response = await client.post("/orders", json={"lines": [{"book_id": 1, "quantity": 1}]}, headers=shop.auth(1))
-    body = await shop.expect_status(response, 201, "POST /orders (as Ada)", hint)
+    body = await shop.expect_status(response, 201, "POST /orders (as Ada)", hint, answer=answer)
     shop.expect_keys("POST /orders", body, shop.ORDER_OUT)
     for line in body.get("lines") or []:
         shop.expect_keys("A line of POST /orders", line, shop.ORDER_LINE_OUT)
     expect(
         body.get("customer_id") == 1 and body.get("lines") == [{"book_id": 1, "quantity": 1}],
         f"POST /orders (as Ada) answered {body}, expected Ada's order (customer_id 1) with its one line.",
-        "Place the order for `customer.id` from CurrentCustomer.",
+        "Place the order for the caller from CurrentCustomer, never for anyone the body names.",
+        answer="order = await place_order(uow, customer.id, [(line.book_id, line.quantity) for line in body.lines])",
     )
     new_id = body["id"]
     response = await client.get("/orders", headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "GET /orders (as Ada)", hint)
-    expect(isinstance(body, list), f"GET /orders answered {shop.short(body)}, expected a list.", hint)
+    body = await shop.expect_status(response, 200, "GET /orders (as Ada)", hint, answer=answer)
+    expect(isinstance(body, list), f"GET /orders answered {shop.short(body)}, expected a list.", hint, answer)
     for item in body:
         shop.expect_keys("An item of GET /orders", item, shop.ORDER_OUT)
         for line in item.get("lines", []):
             shop.expect_keys("A line of GET /orders", line, shop.ORDER_LINE_OUT)
     expected = [{"id": 2, "customer_id": 1, "lines": [{"book_id": 1, "quantity": 2}]}]
     expected.append({"id": new_id, "customer_id": 1, "lines": [{"book_id": 1, "quantity": 1}]})
-    expect(body == expected, f"GET /orders (as Ada) answered {body}, expected {expected}.", hint)
+    expect(body == expected, f"GET /orders (as Ada) answered {body}, expected {expected}.", hint, answer)
     response = await client.get("/orders/2", headers=shop.auth(1))
-    body = await shop.expect_status(response, 200, "GET /orders/2 (Ada's, as Ada)", hint)
+    body = await shop.expect_status(response, 200, "GET /orders/2 (Ada's, as Ada)", hint, answer=answer)
     shop.expect_keys("GET /orders/2", body, shop.ORDER_OUT)
     response = await client.get("/orders/1", headers=shop.auth(1))
     await shop.expect_status(

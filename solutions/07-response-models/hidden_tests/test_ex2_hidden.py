@@ -40,5 +40,6 @@ async def test_output_schemas_serialise_nothing_else(schemas, shop):
                     expect(
                         set(line) == {"book_id", "quantity"},
                         f"`OrderOut` validated from {what} dumps a line with the keys {sorted(line)}.",
-                        "`lines: list[OrderLineOut]`, and OrderLineOut has exactly book_id and quantity.",
+                        "OrderOut's lines are OrderLineOut schemas, and OrderLineOut has exactly book_id and quantity.",
+                        answer="lines: list[OrderLineOut]  # in OrderOut",
                     )

@@ -35,6 +35,7 @@ class Mutant(NamedTuple):
     patch: list[list[str]]
     hint: str  # what kind of test catches it
     prefer: tuple[str, ...] = ()  # test name prefixes run first (most likely to catch it)
+    answer: str = ""  # the hint's key line: the assertion that catches it
 
 
 # A practice mutant every exercise's tests must catch: an app that answers anything with 200 and {}.
@@ -204,6 +205,7 @@ class Suite:
             f"None of {scope} failed on a copy of the bookshop with this bug: {mutant.bug}. "
             "Your suite would have let it through.",
             mutant.hint,
+            mutant.answer,
         )
 
 

@@ -20,12 +20,14 @@ N_PLUS_ONE = (
     "Count the statements of GET /authors with few authors and with many (the `statements` fixture): "
     "the two counts must be equal. The page itself is right, so only a count notices.",
     ("test_catalogue",),
+    "assert len(statements) == with_two_authors",
 )
 PAGE_OFF_BY_ONE = (
     "the pages start one page late (offset = page * page_size)",
     [["offset=(page - 1) * size", "offset=page * size"]],
     "Ask for page 1, 2 and 3 and compare the ids on each page with the ids you created.",
     ("test_catalogue",),
+    "assert pages == [ids[0:2], ids[2:4], ids[4:5]]",
 )
 
 

@@ -15,6 +15,10 @@ EXPIRED_TOKEN_ACCEPTED = (
     "Make a token (`token_for`), move the clock past 15 minutes (`clock.advance(...)`) and assert that "
     "the same request now answers 401.",
     ("test_auth",),
+    "clock.advance(minutes=14, seconds=59)  # still 200 here\n"
+    "clock.advance(seconds=1)\n"
+    'expired = await client.get("/customers/me", headers=headers)\n'
+    "assert expired.status_code == 401",
 )
 WRONG_PASSWORD_ACCEPTED = (
     "logging in with a wrong password succeeds",
@@ -26,6 +30,9 @@ WRONG_PASSWORD_ACCEPTED = (
     ],
     "Log in with a wrong password for an email that has an account, and assert 401.",
     ("test_auth",),
+    'form = {"username": "ada@example.com", "password": "correct horse staple"}\n'
+    'response = await client.post("/auth/token", data=form)\n'
+    "assert response.status_code == 401",
 )
 
 

@@ -9,12 +9,16 @@ STOCK_NOT_TAKEN = (
     [[".values(stock=Book.stock - quantity)", ".values(stock=Book.stock)"]],
     "After an order, look at the stock behind the API: `await shop.stock(book.id)`.",
     ("test_orders",),
+    "assert await shop.stock(book.id) == 3  # 5 in stock, 2 ordered",
 )
 LAST_COPY_REFUSED = (
     "ordering exactly the copies left is refused",
     [["Book.stock >= quantity", "Book.stock > quantity"]],
     "Test the boundary: a book with 2 copies, an order for 2.",
     ("test_orders",),
+    "book = await shop.add_book(stock=2)\n"
+    'last = await client.post("/orders", json={"lines": [{"book_id": book.id, "quantity": 2}]}, headers=headers)\n'
+    "assert last.status_code == 201",
 )
 MISSING_ROLLBACK = (
     "a refused order keeps what was done before the refusal (a commit where a rollback belongs)",
@@ -22,12 +26,16 @@ MISSING_ROLLBACK = (
     "Order a line that can be served and then one that cannot; after the 409, check the database: the "
     "first book's stock unchanged, no order, no order line (`shop.stock`, `shop.count`).",
     ("test_orders",),
+    "assert await shop.stock(plenty.id) == 5  # the book of the line that could be served\n"
+    "assert await shop.count(Order) == 0\n"
+    "assert await shop.count(OrderLine) == 0",
 )
 OUT_OF_STOCK_IS_404 = (
     "an order for more copies than are in stock answers 404 instead of 409",
     [['    409, f"{PROBLEMS}/out-of-stock"', '    404, f"{PROBLEMS}/out-of-stock"']],
     "Assert the exact status code of a refused order.",
     ("test_orders",),
+    "assert none_left.status_code == 409  # one copy more than is left",
 )
 
 

@@ -12,9 +12,12 @@ LEAKING_500 = (
             '    return problem_response(500, f"{type(exc).__name__}: {exc}")\n',
         ]
     ],
-    "Override a dependency with a function that raises (`app.dependency_overrides[get_session] = ...`), "
-    "then compare the whole body of the 500 with the bare problem.",
+    "Override `get_session` (in `app.dependency_overrides`) with a function that raises, then compare the "
+    "whole body of the 500 with the bare problem.",
     ("test_privacy",),
+    "def broken_session():\n"
+    '    raise RuntimeError("connection refused: postgres://bookshop:hunter2@db.internal:5432")\n\n'
+    "app.dependency_overrides[get_session] = broken_session",
 )
 OTHER_CUSTOMERS_ORDER_SHOWN = (
     "GET /orders/{id} shows another customer's order",
@@ -26,6 +29,8 @@ OTHER_CUSTOMERS_ORDER_SHOWN = (
     ],
     "Two customers: one orders, the other asks for that order by id and must get 404.",
     ("test_privacy",),
+    'theirs = await client.get(f"/orders/{order_id}", headers=bearer(token_for(grace)))  # Ada\'s order\n'
+    "assert theirs.status_code == 404",
 )
 
 

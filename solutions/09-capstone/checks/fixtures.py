@@ -85,12 +85,14 @@ def describe_error(observed, what: str) -> str:
     return f"{what} failed: {observed.error.type}: {observed.error.message}"
 
 
-def expect_probe_ok(observed, what: str, hint: str = "") -> Any:
-    """The probe's value, or a failed check naming what could not run and why."""
+def expect_probe_ok(observed, what: str, hint: str = "", answer: str = "") -> Any:
+    """The probe's value, or a failed check naming what could not run and why (``hint`` and ``answer`` are the
+    two levels of the hint)."""
     expect(
         observed.ok,
         describe_error(observed, what),
         hint or "Run every cell of the notebook from the top: each %%writefile cell writes its file again.",
+        answer,
     )
     return observed.value
 
@@ -189,14 +191,20 @@ class Shop:
             response.status_code == 200,
             f"POST /auth/token for {customer.email} with the right password answered {self.show(response)}, "
             "expected 200.",
-            "routers/auth.py: `form: Annotated[OAuth2PasswordRequestForm, Depends()]`; the form's username is "
-            "the email; call services.customers.log_in and return a Token.",
+            "routers/auth.py: the login form is the class dependency OAuth2PasswordRequestForm, declared with an "
+            "empty `Depends()`; the form's username is the email; call services.customers.log_in and return a Token.",
+            answer="form: Annotated[OAuth2PasswordRequestForm, Depends()]  # a parameter of the route\n"
+            "token = await customers.log_in(\n"
+            "    uow, settings, email=form.username, password=form.password, now=clock.now()\n"
+            ")\n"
+            "return Token(access_token=token)",
         )
         body = response.json()
         expect(
             isinstance(body, dict) and body.get("token_type") == "bearer" and isinstance(body.get("access_token"), str),
             f"POST /auth/token answered {body}, expected {{'access_token': ..., 'token_type': 'bearer'}}.",
-            "Return `Token(access_token=token)`.",
+            "Return the Token schema, built from the token that log_in gave.",
+            answer="return Token(access_token=token)",
         )
         customer.token = body["access_token"]
         customer.headers = forge.bearer(customer.token)
@@ -209,12 +217,14 @@ class Shop:
 
     # verdicts
     @staticmethod
-    def expect_problem(response, status: int, what: str, hint: str = "") -> dict[str, Any]:
-        """``response`` is ``status`` as RFC 9457 problem details; its body."""
+    def expect_problem(response, status: int, what: str, hint: str = "", answer: str = "") -> dict[str, Any]:
+        """``response`` is ``status`` as RFC 9457 problem details; its body. ``hint`` and ``answer`` are the two
+        levels of the hint."""
         expect(
             response.status_code == status,
             f"{what} answered {problems.describe(response)}, expected {status}.",
             hint,
+            answer,
         )
         issues = problems.problem_issues(response, status)
         expect(
@@ -225,6 +235,7 @@ class Shop:
             + "Errors become responses in core/errors.py only, through problem_response(), which sets "
             "media_type='application/problem+json' and the members type, title, status and detail. A route or "
             "service that builds its own error response, or a handler registered on the wrong class, bypasses it.",
+            answer,
         )
         return problems.json_body(response)
 
@@ -234,16 +245,25 @@ class Shop:
         expect(
             challenge.lower().startswith("bearer"),
             f"{what} answered 401 without `WWW-Authenticate: Bearer` (got {challenge or 'no such header'}).",
-            "The 401 entries of PROBLEM_TYPES carry BEARER as their headers; domain_error_handler passes "
-            "kind.headers on.",
+            "The 401 entries of PROBLEM_TYPES carry BEARER as their headers: domain_error_handler passes the "
+            "entry's headers on to problem_response.",
+            answer="return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, "
+            "headers=kind.headers)",
         )
 
     @staticmethod
     def expect_flat(
-        label: str, small: list[str], large: list[str], budget: int, sizes: tuple[str, str], hint: str
+        label: str,
+        small: list[str],
+        large: list[str],
+        budget: int,
+        sizes: tuple[str, str],
+        hint: str,
+        answer: str = "",
     ) -> None:
-        """Equal statement counts with little data and with much (``sizes`` names both), within ``budget``."""
-        bookshop.expect_flat(label, small, large, budget, hint, sizes=sizes)
+        """Equal statement counts with little data and with much (``sizes`` names both), within ``budget``;
+        ``hint`` and ``answer`` are the two levels of the hint."""
+        bookshop.expect_flat(label, small, large, budget, hint, sizes=sizes, answer=answer)
 
 
 @pytest.fixture
@@ -595,8 +615,9 @@ def serve(learner, db):
                     raise CheckFailure(
                         f"`uvicorn app.main:app` stopped (exit code {answer['code']}) before answering. Its log ends "
                         f"with: {answer['log'][-700:]}",
-                        "uvicorn imports app.main from the project folder and serves its attribute `app`: "
-                        "`app = create_app()` at module level, and every module importable.",
+                        "uvicorn imports app.main from the project folder and serves its attribute `app`: one made "
+                        "at module level, and every module importable.",
+                        answer="app = create_app()  # at the end of app/main.py",
                     )
                 if time.monotonic() > end:
                     raise CheckFailure(

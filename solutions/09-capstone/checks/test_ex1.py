@@ -17,6 +17,11 @@ async def test_foreign_keys_enforced(probe, db, fixtures):
         "An engine from make_engine accepted a row whose foreign key points at nothing "
         f"(the insert gave {answer['foreign_key']}): SQLite checks foreign keys only when told to, on every "
         "connection.",
-        "In make_engine, listen for 'connect' on engine.sync_engine and execute `PRAGMA foreign_keys=ON` with a "
-        "cursor of the new connection.",
+        "In make_engine, listen for SQLAlchemy's 'connect' event on the engine's sync_engine, and run the pragma "
+        "with a cursor of each new connection.",
+        answer='@event.listens_for(engine.sync_engine, "connect")\n'
+        "def enable_foreign_keys(dbapi_connection, connection_record):\n"
+        "    cursor = dbapi_connection.cursor()\n"
+        '    cursor.execute("PRAGMA foreign_keys=ON")\n'
+        "    cursor.close()",
     )

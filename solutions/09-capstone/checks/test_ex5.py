@@ -8,6 +8,13 @@ from grader.checks.jwt import AUDIENCE, ISSUER
 
 pytestmark = pytest.mark.exercise("ex5")
 
+REGISTER_ANSWER = (
+    "hashed = await asyncio.to_thread(hash_password, password)\n"
+    "customer = Customer(name=name, email=email, hashed_password=hashed, is_admin=False)\n"
+    "uow.customers.add(customer)\n"
+    "await uow.commit()"
+)
+TOKEN_ANSWER = "return create_access_token(settings, str(customer.id), now)"
 SERVICES = {
     "app.services.catalogue": ["list_authors", "list_books", "get_book"],
     "app.services.customers": ["register_customer", "authenticate", "log_in", "current_customer"],
@@ -36,7 +43,9 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
     expect(
         registered["raised"] is None and (registered["value"] or {}).get("model") == "Customer",
         f"register_customer(uow, 'Ada', 'ada@example.com', ...) gave {registered}, expected a Customer.",
-        "Build Customer(name=..., email=..., hashed_password=hash_password(password)), add it, commit, return it.",
+        "Build a Customer that holds the password's hash (never the password), add it through uow.customers, "
+        "commit, and return it.",
+        answer=REGISTER_ANSWER,
     )
     rows = db.rows("SELECT id, email, hashed_password FROM customers")
     expect(
@@ -44,7 +53,8 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
         "After register_customer, the customers table holds "
         f"{[(r['email'], r['hashed_password'][:12]) for r in rows]}: expected one customer whose hashed_password "
         "is an argon2id hash.",
-        "Store `hash_password(password)` (pwdlib's argon2id), never the password itself, and commit.",
+        "Store the hash `hash_password` makes (pwdlib's argon2id), never the password itself, and commit.",
+        answer=REGISTER_ANSWER,
     )
     again = await call("register_customer", **(ada | {"name": "Ada again"}))
     expect(
@@ -52,6 +62,8 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
         f"Registering ada@example.com a second time gave {again['raised'] or again['value']}, expected EmailTaken "
         "and still one customer.",
         "Look the email up with uow.customers.get_by_email before adding; raise EmailTaken if found.",
+        answer="if await uow.customers.get_by_email(email) is not None:\n"
+        '    raise EmailTaken("a customer with this email address exists already")',
     )
     wrong = await call("authenticate", email=ada["email"], password="not the password")
     unknown = await call("authenticate", email="nobody@example.com", password=ada["password"])
@@ -60,6 +72,10 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
         f"authenticate with a wrong password raised {wrong['raised']}, with an unknown email {unknown['raised']}: "
         "expected InvalidCredentials for both.",
         "Raise InvalidCredentials when the customer is None or the password does not match.",
+        answer="hashed = customer.hashed_password if customer is not None else dummy_hash()\n"
+        "matches = await asyncio.to_thread(verify_password, password, hashed)\n"
+        "if customer is None or not matches:\n"
+        '    raise InvalidCredentials("wrong email or password")',
     )
     expect(
         wrong["message"] == unknown["message"],
@@ -71,7 +87,8 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
     expect(
         token["raised"] is None and isinstance(token["value"], str),
         f"log_in with the right password gave {token['raised'] or token['value']}, expected a token (a str).",
-        "return create_access_token(settings, str(customer.id), now).",
+        "Return the token that create_access_token makes for the authenticated customer.",
+        answer=TOKEN_ANSWER,
     )
     try:
         claims = jwt.decode(token["value"], shop.SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
@@ -80,7 +97,8 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
     expect(
         claims.get("sub") == str(rows[0]["id"]),
         f"log_in's token carries {claims}, expected sub={str(rows[0]['id'])!r} signed with the settings' key.",
-        "create_access_token(settings, str(customer.id), now).",
+        "The token's subject is the customer's id as a string; create_access_token signs it with the settings' key.",
+        answer=TOKEN_ANSWER,
     )
 
 

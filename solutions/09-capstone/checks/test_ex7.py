@@ -44,4 +44,6 @@ async def test_upgrade_builds_the_schema(probe, db, fixtures, schema):
         "Each table in upgrade() needs every column of its model with nullable=False, its PrimaryKeyConstraint, "
         "its ForeignKeyConstraints, and its UniqueConstraints (customers' email, books' author and title). "
         "The draft cell above shows what the models describe.",
+        answer='sa.Column("email", sa.String(length=320), nullable=False),\n'
+        'sa.UniqueConstraint("email", name=op.f("uq_customers_email")),  # in customers',
     )

@@ -15,5 +15,6 @@ async def test_objects_readable_after_commit(probe, db, fixtures):
         f"After commit, reading an attribute of a committed object gave {answer['after_commit']!r} "
         f"(expire_on_commit={answer['expire_on_commit']}): the commit expired it, and loading it again under "
         "asyncio raises MissingGreenlet.",
-        "`async_sessionmaker(engine, expire_on_commit=False)`.",
+        "Sessions from make_sessionmaker must not expire their objects at commit: an option of async_sessionmaker.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
     )

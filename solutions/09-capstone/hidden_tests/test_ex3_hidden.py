@@ -24,6 +24,9 @@ async def test_relationships_raise(probe, fixtures):
             f"{owner}.{key} is not a relationship.",
             f"Declare `{key}` on {owner} with relationship(..., lazy='raise') (back_populates on both sides "
             "of Order.lines / OrderLine.order).",
+            answer='lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", lazy="raise")  # Order\n'
+            'order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")  # OrderLine\n'
+            'book: Mapped[Book] = relationship(lazy="raise")  # OrderLine',
         )
         expect(
             found[(owner, key)] == "raise",

@@ -36,28 +36,44 @@ async def test_repositories(probe, db, fixtures, shop):
         (by_id or {}).get("email") == "grace@example.com" and (by_email or {}).get("id") == 1 and nobody is None,
         f"customers.get(2) gave {by_id}, get_by_email('ada@example.com') gave {by_email}, "
         f"get_by_email of an unknown address gave {nobody}.",
-        "session.get(Customer, id); select(Customer).where(Customer.email == email) with session.scalar.",
+        "By id, the session's `get`; by email, a select filtered on the email, run with the session's `scalar` "
+        "(one object or None).",
+        answer="return await self.session.get(Customer, customer_id)\n"
+        "return await self.session.scalar(select(Customer).where(Customer.email == email))",
     )
     expect(
         own is not None and own.get("id") == 2 and own.get("lines") == [[1, 3], [2, 3]],
         f"orders.get_for_customer(2, 1) gave {own}, expected order 2 with its two lines loaded.",
-        "select(Order).where(Order.id == order_id, Order.customer_id == customer_id)"
-        ".options(selectinload(Order.lines)).",
+        "Select the order filtered on its id and its customer in one `where`, with its lines loaded by a loader "
+        "option.",
+        answer="statement = (\n"
+        "    select(Order)\n"
+        "    .where(Order.id == order_id, Order.customer_id == customer_id)\n"
+        "    .options(selectinload(Order.lines))\n"
+        ")\n"
+        "return await self.session.scalar(statement)",
     )
     expect(
         other is None,
         f"orders.get_for_customer(4, 1) returned customer 2's order: {other}.",
-        "Filter on the customer too: `Order.customer_id == customer_id`.",
+        "Filter on the customer too, in the same `where` as the id.",
+        answer=".where(Order.id == order_id, Order.customer_id == customer_id)",
     )
     expect(
         isinstance(page, list) and [order.get("id") for order in page] == [1, 2, 3],
         f"orders.page_for_customer(1, limit=10, offset=0) gave {page}, expected orders 1, 2, 3 in id order.",
-        "Filter on customer_id, order_by(Order.id), limit and offset.",
+        "Filter on customer_id, order by id, then limit and offset.",
+        answer=".where(Order.customer_id == customer_id)\n"
+        ".options(selectinload(Order.lines))\n"
+        ".order_by(Order.id)\n"
+        ".limit(limit)\n"
+        ".offset(offset)",
     )
     expect(
         all(order.get("lines") is not None and len(order["lines"]) == 2 for order in page),
         f"orders.page_for_customer returned orders without their lines loaded: {page}.",
-        "`.options(selectinload(Order.lines))`.",
+        "Load the lines in the query, with the loader option for a collection (as AuthorRepository.page does).",
+        answer=".options(selectinload(Order.lines))",
     )
     small = results[-1]["statements"]
     shop.add_orders(1, 5, 120)
@@ -77,4 +93,5 @@ async def test_repositories(probe, db, fixtures, shop):
         ("3 orders", "100"),
         "Load the lines of the whole page at once with selectinload(Order.lines); a query per order grows with "
         "the page.",
+        answer=".options(selectinload(Order.lines))",
     )

@@ -21,6 +21,7 @@ async def test_downgrade_removes_the_schema(probe, db, fixtures, schema):
         not left,
         f"After `alembic downgrade base` the tables {left} are still there.",
         "downgrade() drops all five tables: order_lines, orders, books, customers, authors.",
+        answer='op.drop_table("order_lines")  # then orders, books, customers and authors, in that order',
     )
     version = db.rows("SELECT version_num FROM alembic_version") if "alembic_version" in db.tables() else []
     expect(not version, f"After downgrade base, alembic_version still says {version}.", "Let Alembic record it.")
@@ -70,6 +71,7 @@ async def test_migration_matches_the_models(probe, db, second_db, fixtures, sche
         "order_lines" in error,
         f"With the table order_lines dropped from a migrated database, `alembic check` (autogenerate) found {found}: "
         "Alembic does not compare the database with the models.",
-        "In migrations/env.py, `target_metadata = Base.metadata` (from app.models): autogenerate and `alembic check` "
-        "compare the database with it.",
+        "In migrations/env.py, target_metadata is the MetaData of the models' Base (imported from app.models): "
+        "autogenerate and `alembic check` compare the database with it.",
+        answer="target_metadata = Base.metadata",
     )
