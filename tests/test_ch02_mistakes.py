@@ -234,7 +234,7 @@ MISTAKES = {
         ("test_list_books_page_size", "test_routes_use_overridden_settings"),
         (
             "With page_size 2 in the app's settings, GET /books returned ['Exhalation', 'Anxiety', 'Omphalos']",
-            "SettingsDep",
+            "Let the route depend on the app's settings",
         ),
     ),
     "yield dependency swallows the route's exception": Mistake(

@@ -185,7 +185,7 @@ MISTAKES = {
         "ex1-solution",
         JOINEDLOAD_WITHOUT_UNIQUE,
         ("test_list_authors_loads_books", *NEEDS_LIST_AUTHORS),
-        ("joinedload on a collection without .unique()", "InvalidRequestError", "Call `.unique()` on the result"),
+        ("joinedload on a collection without .unique()", "InvalidRequestError", "De-duplicate the result"),
         {"test_get_authors": ("GET /authors failed: joinedload on a collection without .unique()",)},
     ),
     "pages without ORDER BY": Mistake(
@@ -199,7 +199,7 @@ MISTAKES = {
             "test_authors_statement_budget",
             "test_pages_are_stable",
         ),
-        ("returned the authors [5, 4, 3, 2, 1], expected [1, 2, 3, 4, 5]", "ordered by id"),
+        ("returned the authors [5, 4, 3, 2, 1], expected [1, 2, 3, 4, 5]", "ordered by their primary key"),
         {
             "test_list_authors_pages": ("the pages hold every row, but not in id order", "Order by the primary key"),
             "test_pages_are_stable": ("GET /authors?page=1, 2, ...", "not in id order"),

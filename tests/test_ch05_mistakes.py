@@ -215,12 +215,12 @@ MISTAKES = {
     "exp not required": Mistake(
         {"ex3-solution": edited("ex3-solution", *EXP_NOT_REQUIRED)},
         ("test_requires_exp_and_sub", "test_missing_exp_refused"),
-        ("accepted a token without exp", "options={'require': ['exp', 'sub'], ...}"),
+        ("accepted a token without exp", 'options={"require": ["exp", "sub", "iss", "aud"], ...}'),
     ),
     "exp and nbf compared with the computer's clock": Mistake(
         {"ex3-solution": edited("ex3-solution", *REAL_TIME_ONLY)},
         ("test_decode_compares_with_now", "test_expiry_follows_the_clock", "test_login_token_expires"),
-        ("with `now` exactly at exp returned", "not the computer's clock"),
+        ("with `now` exactly at exp returned", "not with the computer's clock"),
     ),
     "empty bearer token taken for a guest": Mistake(
         {"ex5-solution": edited("ex5-solution", EMPTY_TOKEN_IS_A_GUEST)},

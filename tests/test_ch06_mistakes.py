@@ -228,7 +228,7 @@ MISTAKES = {
             "test_register_covers_framework_errors",
             "test_app_framework_errors_are_problems",
         ),
-        ("POST /only-get answered 405 without the header `Allow: GET`", "`headers=exc.headers`"),
+        ("POST /only-get answered 405 without the header `Allow: GET`", "headers=exc.headers"),
     ),
     "WWW-Authenticate dropped from the 401": Mistake(
         {"ex2-solution": BEARER_DROPPED},
@@ -238,7 +238,7 @@ MISTAKES = {
     "500 served as application/json": Mistake(
         {"ex5-solution": JSON_CONTENT_TYPE},
         ("test_unexpected_error_is_a_problem", "test_register_covers_framework_errors", "test_app_500_leaks_nothing"),
-        ("the content type is application/json, expected application/problem+json", "media_type=PROBLEM_JSON"),
+        ("the content type is application/json, expected application/problem+json", "which sets the problem media type"),
     ),
     "status member differs from the HTTP status": Mistake(
         {"ex4-solution": STATUS_MISMATCH},

@@ -43,11 +43,23 @@ RESPONSE_LINE = (
     "media_type=PROBLEM_JSON)"
 )
 PROBLEM_RESPONSE = f"{PROBLEM_LINE}\n{RESPONSE_LINE}"
-TABLE_ENTRY = (
-    "PROBLEM_TYPES[InvalidToken] = ProblemType(\n"
-    '    401, f"{PROBLEMS}/invalid-token", "Invalid token", "Could not validate credentials.", BEARER\n'
-    ")"
-)
+# One entry per domain exception (the key line of a check that found one missing or wrong).
+TABLE_ENTRIES = {
+    "BookNotFound": 'ProblemType(404, f"{PROBLEMS}/book-not-found", "Book not found", "No book has this id.")',
+    "CustomerNotFound": 'ProblemType(404, f"{PROBLEMS}/customer-not-found", "Customer not found", "...")',
+    "OrderNotFound": 'ProblemType(404, f"{PROBLEMS}/order-not-found", "Order not found", "...")',
+    "OutOfStock": 'ProblemType(409, f"{PROBLEMS}/out-of-stock", "Out of stock", "...")',
+    "EmailTaken": 'ProblemType(409, f"{PROBLEMS}/email-taken", "Email taken", "...")',
+    "InvalidCredentials": 'ProblemType(401, f"{PROBLEMS}/invalid-credentials", "Invalid credentials", "...", BEARER)',
+    "InvalidToken": 'ProblemType(401, f"{PROBLEMS}/invalid-token", "Invalid token", "...", BEARER)',
+    "NotAllowed": 'ProblemType(403, f"{PROBLEMS}/not-allowed", "Not allowed", "You may not do this.")',
+}
+
+
+def table_entry(name: str) -> str:
+    return f"PROBLEM_TYPES[{name}] = {TABLE_ENTRIES.get(name, 'ProblemType(status, type, title, detail)')}"
+
+
 DOMAIN_HANDLER = (
     "for cls in type(exc).__mro__:\n"
     "    if cls in PROBLEM_TYPES:\n"
@@ -351,7 +363,7 @@ class Contract:
     PROBLEM_LINE = PROBLEM_LINE
     RESPONSE_LINE = RESPONSE_LINE
     PROBLEM_RESPONSE = PROBLEM_RESPONSE
-    TABLE_ENTRY = TABLE_ENTRY
+    table_entry = staticmethod(table_entry)
     DOMAIN_HANDLER = DOMAIN_HANDLER
     HTTP_HANDLER = HTTP_HANDLER
     VALIDATION_ERRORS = VALIDATION_ERRORS

@@ -407,6 +407,9 @@ class Shop:
     def customers(self) -> list[dict[str, Any]]:
         return self.db.rows("SELECT id, name, email, hashed_password, is_admin FROM customers ORDER BY id")
 
+    def orders(self) -> list[dict[str, Any]]:
+        return self.db.rows("SELECT id, customer_id FROM orders ORDER BY id")
+
     def customer(self, customer_id: int) -> dict[str, Any] | None:
         rows = self.db.rows("SELECT * FROM customers WHERE id = ?", (customer_id,))
         return rows[0] if rows else None

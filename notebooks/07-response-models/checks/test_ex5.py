@@ -46,12 +46,6 @@ async def test_directory_shows_names_only(client, shop):
         "GET /customers/99 (no such customer)",
         "Let CustomerNotFound go up: chapter 06's table answers it with 404.",
     )
-    response = await client.get("/customers")
-    expect(
-        response.status_code == 401,
-        f"GET /customers without a token answered {response.status_code}, expected 401.",
-        "Every route of exercise 5 takes the caller from `CurrentCustomer`.",
-    )
 
 
 @pytest.mark.points(2)
@@ -95,3 +89,28 @@ async def test_order_routes_answer_order_out(client, shop):
         "GET /orders/1 (Grace's, as Ada)",
         "get_order raises OrderNotFound for another customer's order: answer 404, as for an unknown id.",
     )
+
+
+@pytest.mark.points(1)
+async def test_every_route_needs_a_token(client, shop):
+    """every route of exercise 5 answers 401 without a token and orders nothing"""
+    shop.seed()
+    before = shop.orders()
+    order = {"lines": [{"book_id": 1, "quantity": 1}]}
+    for method, path, body in [
+        ("GET", "/customers", None),
+        ("GET", "/customers/2", None),
+        ("POST", "/orders", order),
+        ("GET", "/orders", None),
+        ("GET", "/orders/2", None),
+    ]:
+        response = await client.request(method, path, json=body)
+        expect(
+            response.status_code == 401,
+            f"{method} {path} without a token answered {response.status_code} {shop.short(response.text)}, "
+            "expected 401: the directory and the orders are for customers who logged in.",
+            "A route needs a token when it depends on the current customer, also a route that never reads who the "
+            "caller is.",
+            answer="caller: CurrentCustomer,  # a parameter of every route of exercise 5",
+        )
+    expect(shop.orders() == before, "A POST /orders without a token was refused, but an order was stored.")

@@ -41,8 +41,6 @@ async def test_find_leaks_reports_paths(learner):
             f"(value {value!r}, forbidden {forbidden!r}).",
             "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Fold the case of both sides before "
             "comparing; a string containing `$argon2` or `$2b$` leaks whatever the forbidden values are.",
-            answer="folded = text.casefold()\n"
-            "return any(secret.casefold() in folded for secret in forbidden if secret) or any(\n"
-            "    marker in text for marker in HASH_MARKERS\n"
-            ")",
+            answer="leaks = any(secret.casefold() in item.casefold() for secret in forbidden if secret) "
+            'or "$argon2" in item or "$2b$" in item  # for a string item',
         )

@@ -60,7 +60,7 @@ async def test_pages_are_stable(client, db, catalogue, why_it_failed):
         authors[0] == [1, 2],
         f"GET /authors?page=1 returned {authors[0]} with page_size 2 in the app's settings.",
         "Without page_size the page size is `settings.page_size`: take the page from PageDep.",
-        answer="async def read_authors(session: SessionDep, page: PageDep) -> list[AuthorWithBooks]:",
+        answer="authors = await list_authors(session, limit=page.limit, offset=page.offset)  # page: PageDep",
     )
     books = await walk(client, "/books?page_size=3", why_it_failed, catalogue)
     catalogue.expect_pages("GET /books?page_size=3&page=1, 2, ...", books, [1, 2, 3, 4, 5, 6, 7], "Book")

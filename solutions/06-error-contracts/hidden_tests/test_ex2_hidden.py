@@ -20,14 +20,14 @@ async def test_problem_types_are_specific(client, contract, problem_table):
             kind is not None,
             f"PROBLEM_TYPES has no entry for {name}.",
             "Add the eight domain exceptions.",
-            answer=contract.TABLE_ENTRY,
+            answer=contract.table_entry(name),
         )
         expect(
             isinstance(kind["type"], str) and kind["type"].startswith(("http://", "https://")),
             f"PROBLEM_TYPES gives {name} the type {kind['type']!r}: a domain problem needs its own absolute URI "
             "(about:blank says nothing more than the status).",
             'Use a URI under PROBLEMS: f"{PROBLEMS}/book-not-found".',
-            answer=contract.TABLE_ENTRY,
+            answer=contract.table_entry(name),
         )
         expect(
             kind["type"] not in types,
@@ -41,7 +41,7 @@ async def test_problem_types_are_specific(client, contract, problem_table):
             f"PROBLEM_TYPES gives {name} the title {kind['title']!r} and the detail {kind['detail']!r}: both must be "
             "non-empty strings.",
             "ProblemType(status, type, title, detail, headers).",
-            answer=contract.TABLE_ENTRY,
+            answer=contract.table_entry(name),
         )
         response = await client.get(f"/raise/{name}")
         body = contract.expect_problem(

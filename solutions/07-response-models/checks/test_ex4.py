@@ -72,6 +72,28 @@ async def test_register_refuses_is_admin(client, shop):
 
 
 @pytest.mark.points(1)
+async def test_patch_me_refuses_is_admin(client, shop):
+    """PATCH /customers/me with is_admin is refused with 422 and changes nothing"""
+    shop.seed()
+    before = shop.customers()
+    body = {"email": "ada@admins.example", "is_admin": True}
+    response = await client.patch("/customers/me", json=body, headers=shop.auth(1))
+    after = shop.customers()
+    if response.status_code == 200:
+        expect(
+            False,
+            f"PATCH /customers/me with {body} answered 200"
+            + (" and changed the stored customer: mass assignment." if after != before else ": is_admin was dropped."),
+            "The PATCH body's model refuses what it does not declare, as CustomerIn does: an unknown field is a 422.",
+            answer="class CustomerUpdate(InputModel):  # InputModel has extra='forbid'",
+        )
+    await shop.expect_status(
+        response, 422, f"PATCH /customers/me with {body}", "CustomerUpdate must refuse unknown fields."
+    )
+    expect(after == before, f"PATCH /customers/me with {body} answered 422 but changed the stored customer.")
+
+
+@pytest.mark.points(1)
 async def test_patch_me_changes_only_what_was_sent(client, shop):
     """PATCH /customers/me changes the fields sent, keeps the others, answers CustomerOut"""
     shop.seed()

@@ -134,6 +134,32 @@ async def test_browse_and_order(client, shop):
     )
 
 
+@pytest.mark.points(1)
+async def test_another_customers_order_is_not_found(client, shop):
+    """another customer's order answers 404, exactly as an order that does not exist"""
+    shop.fill()
+    ada, grace = shop.add_customer(1, "ada@example.com"), shop.add_customer(2, "grace@example.com")
+    created = await client.post("/orders", json={"lines": [{"book_id": 1, "quantity": 1}]}, headers=grace.headers)
+    expect(
+        created.status_code == 201,
+        f"POST /orders with Grace's token answered {shop.show(created)}, expected 201.",
+        "Place the order for the caller (CurrentCustomer) with the body's lines.",
+        answer=ORDER_ANSWER,
+    )
+    graces = created.json()["id"]
+    theirs = await client.get(f"/orders/{graces}", headers=ada.headers)
+    missing = await client.get(f"/orders/{graces + 100}", headers=ada.headers)
+    alike = theirs.text.replace(str(graces), "N") == missing.text.replace(str(graces + 100), "N")
+    expect(
+        theirs.status_code == 404 and alike,
+        f"GET /orders/{graces} (Grace's order) with Ada's token answered {shop.show(theirs)}; an order that does not "
+        f"exist answered {shop.show(missing)}: the two must be the same 404, or ids reveal which orders exist.",
+        "The repository looks an order up by its id and its customer together, so another customer's order is not "
+        "found at all.",
+        answer=".where(Order.id == order_id, Order.customer_id == customer_id)",
+    )
+
+
 @pytest.mark.points(2)
 async def test_routers_only_translate(learner, probe, fixtures, layers):
     """routers import no SQLAlchemy, session or engine, and decide nothing: they call a service"""
