@@ -201,7 +201,7 @@ MISTAKES = {
         ),
         ("returned the authors [5, 4, 3, 2, 1], expected [1, 2, 3, 4, 5]", "ordered by their primary key"),
         {
-            "test_list_authors_pages": ("the pages hold every row, but not in id order", "Order by the primary key"),
+            "test_list_authors_pages": ("the pages hold every row, but not in id order", "Order by something unique"),
             "test_pages_are_stable": ("GET /authors?page=1, 2, ...", "not in id order"),
         },
     ),

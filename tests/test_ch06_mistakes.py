@@ -238,7 +238,10 @@ MISTAKES = {
     "500 served as application/json": Mistake(
         {"ex5-solution": JSON_CONTENT_TYPE},
         ("test_unexpected_error_is_a_problem", "test_register_covers_framework_errors", "test_app_500_leaks_nothing"),
-        ("the content type is application/json, expected application/problem+json", "which sets the problem media type"),
+        (
+            "the content type is application/json, expected application/problem+json",
+            "which sets the problem media type",
+        ),
     ),
     "status member differs from the HTTP status": Mistake(
         {"ex4-solution": STATUS_MISMATCH},

@@ -210,6 +210,7 @@ INPUT_CHECKS = (
     "test_inputs_refuse_unknown_fields",
     "test_no_input_declares_privileged_fields",
     "test_register_refuses_is_admin",
+    "test_patch_me_refuses_is_admin",
     "test_patch_me_refuses_privileged_fields",
     "test_order_body_refuses_other_fields",
 )
@@ -252,6 +253,7 @@ MISTAKES = {
         INPUT_CHECKS,
         ("`CustomerIn` accepted", "kept `is_admin` (extra='allow')", "extra='forbid'"),
         {
+            "test_patch_me_refuses_is_admin": ("answered 200 and made Ada an admin: mass assignment",),
             "test_patch_me_refuses_privileged_fields": ("answered 200", "mass assignment, Ada is now an admin"),
             "test_register_refuses_is_admin": ("answered 201: the field was silently dropped",),
             "test_order_body_refuses_other_fields": ("POST /orders with", "answered 201", "expected 422"),
@@ -262,7 +264,10 @@ MISTAKES = {
         EXTRA_IGNORE,
         INPUT_CHECKS,
         ("`CustomerIn` accepted", "`is_admin` was silently dropped (extra='ignore'"),
-        {"test_patch_me_refuses_privileged_fields": ("answered 200: the field was silently dropped",)},
+        {
+            "test_patch_me_refuses_is_admin": ("answered 200: is_admin was dropped instead of refused",),
+            "test_patch_me_refuses_privileged_fields": ("answered 200: the field was silently dropped",),
+        },
     ),
     "FastAPI's default 422 (input echoed)": Mistake(
         "ex3-solution",
