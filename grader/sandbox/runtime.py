@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
-import gc
 import inspect
 import itertools
 import json
@@ -129,7 +128,9 @@ def unawaited_info(message: warnings.WarningMessage) -> dict[str, Any]:
 
 
 def install_unawaited_hook() -> None:
-    """Note every unawaited coroutine's warning, with where the coroutine was made, and still show it."""
+    """Note every unawaited coroutine's warning, with where the coroutine was made, and still show it. For the
+    sandboxed worker only: a notebook's kernel keeps its own warnings (a check cell that wrote one to stderr
+    would score 0 under nbgrader)."""
     global _warning_hook_installed
     if _warning_hook_installed:
         return
@@ -147,11 +148,10 @@ def install_unawaited_hook() -> None:
     _warning_hook_installed = True
 
 
-def take_unawaited(failed: bool) -> list[dict[str, Any]]:
-    """The unawaited coroutines noted since the last answer. After a failure, a collection first: the
-    coroutine may sit in a cycle with the exception's traceback, and warns only when it is freed."""
-    if failed:
-        gc.collect()
+def take_unawaited() -> list[dict[str, Any]]:
+    """The unawaited coroutines noted since the last answer. No collection is forced to find more: a coroutine
+    in a reference cycle warns when the collector frees it, and a full collection in a process that forked a
+    thousand copies of itself (a fork bomb) takes longer than a request may."""
     taken = list(_unawaited)
     _unawaited.clear()
     return taken
@@ -218,7 +218,6 @@ class LearnerRuntime:
         self._clients: dict[int, Any] = {}
         self._ids = itertools.count(1)
         install_statement_counter()
-        install_unawaited_hook()
 
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         """Dispatch one request; the answer always carries the statements it caused."""
@@ -239,7 +238,7 @@ class LearnerRuntime:
             _open_transactions.reset(checkpoints_token)
         answer["statements"] = collected
         answer["open_transactions"] = checkpoints
-        if unawaited := take_unawaited(failed=bool(answer.get("error") or answer.get("raised"))):
+        if unawaited := take_unawaited():
             answer["unawaited"] = unawaited
         text = json.dumps(answer, default=repr)  # ASCII (ensure_ascii): one byte a character on the pipe
         if len(text) > MAX_ANSWER_BYTES - 1024:  # room for the request id the worker adds

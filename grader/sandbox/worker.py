@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from grader.sandbox.runtime import LearnerRuntime, make_shell
+from grader.sandbox.runtime import LearnerRuntime, install_unawaited_hook, make_shell
 from grader.sandbox.syscalls import deny_shared_kernel_objects
 
 
@@ -25,6 +25,7 @@ class Worker:
         self.out_fd = out_fd
         shell = make_shell()
         self.runtime = LearnerRuntime(shell.user_ns, shell)
+        install_unawaited_hook()
         self._tasks: set[asyncio.Task[None]] = set()
         self._copy = False
         os.register_at_fork(after_in_child=self._forked)

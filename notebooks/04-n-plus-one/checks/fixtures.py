@@ -319,6 +319,43 @@ def why_it_failed(learner, db):
     return explain_failure
 
 
+async def page_probe(ns, page_size):
+    """Probe: the (limit, offset) the learner's page dependency gives for pages 1 and 2, with ``page_size``
+    rows a page in the settings."""
+    import inspect
+
+    dependency = next(
+        (m.dependency for m in getattr(ns.get("PageDep"), "__metadata__", ()) if hasattr(m, "dependency")),
+        ns.get("get_page"),
+    )
+    if dependency is None:
+        raise NameError("neither `PageDep` nor `get_page` is defined")
+    settings = ns["Settings"](database_url="sqlite+aiosqlite://", page_size=page_size)
+    seen = []
+    for number in (1, 2):
+        page = dependency(settings=settings, page=number, page_size=None)
+        if inspect.isawaitable(page):
+            page = await page
+        seen.append([getattr(page, "limit", None), getattr(page, "offset", None)])
+    return seen
+
+
+@pytest.fixture
+async def pages_from_ex3(learner):
+    """Taken by the checks of exercises 4 and 5 whose rows come through exercise 3's PageDep: when it gives the
+    wrong rows, such a check would fail on rows and blame the wrong code, so it says so first. A PageDep that
+    cannot be called this way is left to the checks themselves (and to exercise 3's)."""
+    observed = await learner.probe(page_probe, page_size=3)
+    if not observed.ok or observed.value == [[3, 0], [3, 3]]:
+        return
+    first, second = (tuple(page) for page in observed.value)
+    expect(
+        False,
+        f"This check pages with exercise ex3's PageDep, which gives (limit, offset) {first} for page 1 and {second} "
+        "for page 2 with page_size 3 in the settings, expected (3, 0) and (3, 3): fix ex3 first.",
+    )
+
+
 async def expect_ok(response, why_it_failed, page_size: int = 20) -> Any:
     """The JSON of a 200 response, or a failed check that explains the failure."""
     if response.status_code != 200:

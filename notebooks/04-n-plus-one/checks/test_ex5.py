@@ -20,7 +20,7 @@ def expected_stats(authors, books):
 
 
 @pytest.mark.points(1)
-async def test_author_stats(client, db, catalogue, why_it_failed):
+async def test_author_stats(client, db, catalogue, why_it_failed, pages_from_ex3):
     """GET /authors/stats answers book_count and total_stock per author, 0 for an author without books"""
     catalogue.fill_small(db)
     body = await catalogue.expect_ok(await client.get("/authors/stats"), why_it_failed)

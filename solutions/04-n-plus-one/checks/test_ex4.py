@@ -14,7 +14,7 @@ BUDGET_ANSWER = "authors = await list_authors(session, limit=page.limit, offset=
 
 
 @pytest.mark.points(1)
-async def test_get_authors(client, db, catalogue, why_it_failed):
+async def test_get_authors(client, db, catalogue, why_it_failed, pages_from_ex3):
     """GET /authors answers a list of AuthorWithBooks, ordered by id"""
     catalogue.fill_small(db)
     body = await catalogue.expect_ok(await client.get("/authors"), why_it_failed)
@@ -35,7 +35,7 @@ async def test_get_authors(client, db, catalogue, why_it_failed):
 
 
 @pytest.mark.points(1)
-async def test_get_books(client, db, catalogue, why_it_failed):
+async def test_get_books(client, db, catalogue, why_it_failed, pages_from_ex3):
     """GET /books answers a list of BookWithAuthor, ordered by id"""
     catalogue.fill_small(db)
     body = await catalogue.expect_ok(await client.get("/books"), why_it_failed)
@@ -56,7 +56,7 @@ async def test_get_books(client, db, catalogue, why_it_failed):
 
 
 @pytest.mark.points(2)
-async def test_authors_statement_budget(client, db, sql, catalogue, why_it_failed):
+async def test_authors_statement_budget(client, db, sql, catalogue, why_it_failed, pages_from_ex3):
     """GET /authors sends the same number of statements, at most 2, with 5 and with 200 authors"""
     catalogue.fill_small(db)
     await catalogue.expect_ok(await client.get("/authors?page_size=100"), why_it_failed)

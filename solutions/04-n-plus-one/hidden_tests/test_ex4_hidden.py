@@ -20,7 +20,7 @@ def app_kwargs(request, db):
 
 
 @pytest.mark.points(2)
-async def test_books_statement_budget(client, db, sql, catalogue, why_it_failed):
+async def test_books_statement_budget(client, db, sql, catalogue, why_it_failed, pages_from_ex3):
     """GET /books sends exactly one statement with 5 and with 200 books"""
     catalogue.fill_small(db)
     await catalogue.expect_ok(await client.get("/books?page_size=100"), why_it_failed)
@@ -51,7 +51,7 @@ async def walk(client, url, why_it_failed, catalogue, limit=8):
 
 
 @pytest.mark.points(1)
-async def test_pages_are_stable(client, db, catalogue, why_it_failed):
+async def test_pages_are_stable(client, db, catalogue, why_it_failed, pages_from_ex3):
     """walking the pages of GET /authors and GET /books shows every row once, in id order"""
     catalogue.fill_small(db)
     authors = await walk(client, "/authors", why_it_failed, catalogue)

@@ -13,7 +13,7 @@ def app_kwargs(request, db):
 
 
 @pytest.mark.points(2)
-async def test_author_stats_one_statement(client, db, sql, catalogue, why_it_failed):
+async def test_author_stats_one_statement(client, db, sql, catalogue, why_it_failed, pages_from_ex3):
     """GET /authors/stats sends exactly one statement with 5 and with 200 authors"""
     catalogue.fill_small(db)
     await catalogue.expect_ok(await client.get("/authors/stats?page_size=100"), why_it_failed)
@@ -40,7 +40,7 @@ async def test_author_stats_one_statement(client, db, sql, catalogue, why_it_fai
 
 
 @pytest.mark.points(1)
-async def test_author_stats_pages(client, db, catalogue, why_it_failed):
+async def test_author_stats_pages(client, db, catalogue, why_it_failed, pages_from_ex3):
     """GET /authors/stats is paginated with PageDep and ordered by id"""
     catalogue.fill_small(db)
     pages = []
