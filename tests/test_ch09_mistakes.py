@@ -182,9 +182,35 @@ MISTAKES = {
     "authenticate tells an unknown email apart": Mistake(
         "ex5-customers",
         UNKNOWN_EMAIL_TOLD_APART,
-        ("test_register_and_authenticate", "test_auth_errors_are_problems"),
+        (
+            "test_register_and_authenticate",
+            "test_unknown_email_costs_a_verification",
+            "test_auth_errors_are_problems",
+        ),
         ("with an unknown email CustomerNotFound: expected InvalidCredentials for both",),
         {"test_auth_errors_are_problems": ("POST /auth/token with an unknown email answered 404", "expected 401")},
+    ),
+    "register_customer stores the email as typed": Mistake(
+        "ex5-customers",
+        edited("ex5-customers", ("    email = normalise_email(email)\n    async with uow:\n", "    async with uow:\n")),
+        ("test_emails_are_normalised",),
+        ("stored ['  Grace.Hopper@Example.COM ']", "two spellings of one address would be two accounts"),
+    ),
+    "authenticate verifies nothing for an unknown email": Mistake(
+        "ex5-customers",
+        edited(
+            "ex5-customers",
+            (
+                "    hashed = customer.hashed_password if customer is not None else dummy_hash()\n"
+                "    matches = await asyncio.to_thread(verify_password, password, hashed)\n"
+                "    if customer is None or not matches:",
+                "    if customer is None or not await asyncio.to_thread(\n"
+                "        verify_password, password, customer.hashed_password\n"
+                "    ):",
+            ),
+        ),
+        ("test_unknown_email_costs_a_verification",),
+        ("1 time(s) for a wrong password and 0 for an unknown email",),
     ),
     "a model without the unique email": Mistake(
         "ex3-customers",

@@ -134,7 +134,7 @@ def install_unawaited_hook() -> None:
     global _warning_hook_installed
     if _warning_hook_installed:
         return
-    sys.set_coroutine_origin_tracking_depth(32)
+    sys.set_coroutine_origin_tracking_depth(8)
     warnings.filterwarnings("always", message=f".*{UNAWAITED}", category=RuntimeWarning)
     show = warnings._showwarnmsg  # type: ignore[attr-defined]  # the hook CPython calls with the coroutine
 

@@ -8,7 +8,8 @@ pytestmark = pytest.mark.exercise("ex1")
 
 
 async def engine_facts(ns, url):
-    """Build an engine with the learner's make_engine, open one connection, report what it sees."""
+    """Build an engine with the learner's make_engine, open two connections at once (two DBAPI connections: a
+    listener on "first_connect" sets up only one of them), report what they see."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,9 +19,9 @@ async def engine_facts(ns, url):
     if not isinstance(engine, AsyncEngine):
         return {"type": type(engine).__name__}
     try:
-        async with engine.connect() as connection:
+        async with engine.connect() as connection, engine.connect() as second:
             one = await connection.scalar(text("SELECT 1"))
-            foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
+            foreign_keys = [await c.scalar(text("PRAGMA foreign_keys")) for c in (connection, second)]
         return {"type": "AsyncEngine", "database": engine.url.database, "one": one, "foreign_keys": foreign_keys}
     finally:
         await engine.dispose()
@@ -82,8 +83,9 @@ async def test_foreign_keys_on(learner, db):
     observed = await learner.probe(engine_facts, url=db.url)
     expect(observed.ok, f"Building an engine and connecting raised {observed.describe_error()}.")
     expect(
-        observed.value.get("foreign_keys") == 1,
-        f"`PRAGMA foreign_keys` is {observed.value.get('foreign_keys')!r} on a connection of your engine, expected 1.",
+        observed.value.get("foreign_keys") == [1, 1],
+        f"`PRAGMA foreign_keys` is {observed.value.get('foreign_keys')!r} on two connections of your engine, opened "
+        "at once; expected 1 on each.",
         "SQLite ignores foreign keys unless every connection runs `PRAGMA foreign_keys=ON`: run it in a "
         '"connect" listener shaped like the worked example\'s, with a cursor of the DBAPI connection.',
         answer='@event.listens_for(engine.sync_engine, "connect")',

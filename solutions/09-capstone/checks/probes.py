@@ -310,13 +310,15 @@ async def repository_probe(ns, loader, database_url, calls):
 
 
 async def service_probe(ns, loader, database_url, module, function, kwargs, jwt_secret):
-    """Probe: ``app.services.<module>.<function>(uow, ...)`` with a new unit of work; what it returned or raised.
+    """Probe: ``app.services.<module>.<function>(uow, ...)`` with a new unit of work; what it returned or raised,
+    and how many password verifications (pwdlib's ``PasswordHash.verify``, however it is reached) it ran.
 
     ``settings`` and ``now`` are passed when the function takes them."""
     import importlib
     import inspect
     from datetime import UTC, datetime
 
+    import pwdlib
     import sqlalchemy
 
     scope = {}
@@ -355,15 +357,29 @@ async def service_probe(ns, loader, database_url, module, function, kwargs, jwt_
     lines = kwargs.pop("lines", None)
     if lines is not None:
         kwargs["lines"] = [tuple(line) for line in lines]
+    verifications = []
+    original_verify = pwdlib.PasswordHash.verify
+
+    def counted_verify(self, *args, **kwargs):
+        verifications.append(1)
+        return original_verify(self, *args, **kwargs)
+
     engine = database.make_engine(database_url)
+    pwdlib.PasswordHash.verify = counted_verify
     try:
         uow = unit_of_work.UnitOfWork(database.make_sessionmaker(engine))
         try:
             value = await service(uow, **extra, **kwargs)
         except Exception as exc:
-            return {"raised": type(exc).__name__, "message": str(exc)[:300], "value": None}
-        return {"raised": None, "message": "", "value": plain(value)}
+            return {
+                "raised": type(exc).__name__,
+                "message": str(exc)[:300],
+                "value": None,
+                "verifications": len(verifications),
+            }
+        return {"raised": None, "message": "", "value": plain(value), "verifications": len(verifications)}
     finally:
+        pwdlib.PasswordHash.verify = original_verify
         await engine.dispose()
 
 

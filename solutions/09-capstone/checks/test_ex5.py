@@ -22,9 +22,10 @@ SERVICES = {
 }
 
 
-@pytest.mark.points(2)
-async def test_register_and_authenticate(probe, db, fixtures, shop):
-    """register_customer stores an argon2id hash; EmailTaken; one answer for a wrong password and an unknown email"""
+@pytest.fixture
+async def customers_service(probe, db, fixtures, shop):
+    """``await call("authenticate", email=..., password=...)``: a function of app.services.customers, called on
+    the test database (its tables created), as the service probe saw it."""
     fixtures.expect_probe_ok(await probe(fixtures.create_tables_probe, database_url=db.url), "Creating the tables")
 
     async def call(function, **kwargs):
@@ -37,6 +38,14 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
             jwt_secret=shop.SECRET,
         )
         return fixtures.expect_probe_ok(observed, f"Calling app.services.customers.{function}")
+
+    return call
+
+
+@pytest.mark.points(2)
+async def test_register_and_authenticate(customers_service, db, shop):
+    """register_customer stores an argon2id hash; EmailTaken; one answer for a wrong password and an unknown email"""
+    call = customers_service
 
     ada = {"name": "Ada", "email": "ada@example.com", "password": shop.PASSWORD}
     registered = await call("register_customer", **ada)
@@ -99,6 +108,47 @@ async def test_register_and_authenticate(probe, db, fixtures, shop):
         f"log_in's token carries {claims}, expected sub={str(rows[0]['id'])!r} signed with the settings' key.",
         "The token's subject is the customer's id as a string; create_access_token signs it with the settings' key.",
         answer=TOKEN_ANSWER,
+    )
+
+
+@pytest.mark.points(1)
+async def test_emails_are_normalised(customers_service, db, shop):
+    """register_customer stores the email as normalise_email spells it; authenticate finds it spelled otherwise"""
+    registered = await customers_service(
+        "register_customer", name="Grace", email="  Grace.Hopper@Example.COM ", password=shop.PASSWORD
+    )
+    rows = db.rows("SELECT email FROM customers")
+    expect(
+        registered["raised"] is None and [row["email"] for row in rows] == ["grace.hopper@example.com"],
+        f"register_customer with the email '  Grace.Hopper@Example.COM ' gave {registered['raised'] or 'a customer'} "
+        f"and stored {[row['email'] for row in rows]}, expected ['grace.hopper@example.com']: two spellings of one "
+        "address would be two accounts.",
+        "Every email goes through core/security.py's one spelling before it is stored or looked up.",
+        answer="email = normalise_email(email)",
+    )
+    found = await customers_service("authenticate", email="GRACE.HOPPER@example.com", password=shop.PASSWORD)
+    expect(
+        found["raised"] is None,
+        f"authenticate('GRACE.HOPPER@example.com', the right password) raised {found['raised']}: the address is "
+        "registered, spelled otherwise.",
+        "Look the email up the way it was stored.",
+        answer="customer = await uow.customers.get_by_email(normalise_email(email))",
+    )
+
+
+@pytest.mark.points(1)
+async def test_unknown_email_costs_a_verification(customers_service, shop):
+    """authenticate verifies the password once for an unknown email too, against dummy_hash()"""
+    await customers_service("register_customer", name="Ada", email="ada@example.com", password=shop.PASSWORD)
+    wrong = await customers_service("authenticate", email="ada@example.com", password="not the password")
+    unknown = await customers_service("authenticate", email="nobody@example.com", password="not the password")
+    expect(
+        unknown["verifications"] == wrong["verifications"] == 1,
+        f"authenticate verified a password {wrong['verifications']} time(s) for a wrong password and "
+        f"{unknown['verifications']} for an unknown email: an answer that comes back faster for an unknown email "
+        "tells an attacker which emails have accounts.",
+        "Do the same work whether or not the customer exists: verify against a hash nobody's password matches.",
+        answer="hashed = customer.hashed_password if customer is not None else dummy_hash()",
     )
 
 
