@@ -45,6 +45,10 @@ class FailureHistory:
     def _save(self) -> None:
         if self.path is None:
             return
+        # Another run (a grader check during a long grader progress) may have saved meanwhile: failures only
+        # accumulate, so what is on disk joins what this run knows instead of being overwritten.
+        for key, names in self._load().items():
+            self.failed[key] = self.failed.get(key, set()) | names
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(f".{os.getpid()}.tmp")

@@ -62,6 +62,13 @@ class Submission(BaseModel):
     identity_note: str = ""
 
 
+class StoppedCell(BaseModel):
+    """A cell skipped for stopping the learner's process, with its source (what it would have defined)."""
+
+    run: CellRun
+    source: str
+
+
 class TestOutcome(BaseModel):
     """One pytest test's verdict, as the grader process computed it."""
 

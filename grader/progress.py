@@ -121,7 +121,9 @@ def progress(
             )
             if slot:
                 slot.after(result)
-            revealed = history.revealed(str(submission.path.resolve()), result.tests) if history else set()
+            # Only the check whose hint is shown counts as seen: the others' key lines wait for their own turn.
+            shown = [test for test in result.tests if test.status == "failed"][:1]
+            revealed = history.revealed(str(submission.path.resolve()), shown) if history else set()
             row = chapter_progress(result, submission, revealed)
         rows.append(row)
         if on_chapter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -16,6 +17,10 @@ from grader.history import STATE_DIR_ENV
 def pytest_configure(config: pytest.Config) -> None:
     """The ``grader check`` runs of the tests keep their failed-check history away from the user's."""
     os.environ[STATE_DIR_ENV] = tempfile.mkdtemp(prefix="grader-state-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop(STATE_DIR_ENV, ""), ignore_errors=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

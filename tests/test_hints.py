@@ -222,3 +222,28 @@ def test_check_in_a_kernel_shows_a_key_line_on_the_second_failure(tmp_path: Path
     # The kernel's table is narrow: its cells wrap, so each phrase looked for fits on one line.
     assert "ChecksFailed" in once and "Key line:" not in once and "Still failing after another try?" in once, once
     assert "Key line: greetings = await" in again and "Still failing" not in again, again
+
+
+def test_a_fresh_history_forgets_what_could_not_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    FailureHistory(blocker / "failed-checks.json").revealed("nb", [_failed()])
+    assert FailureHistory(blocker / "failed-checks.json").revealed("nb", [_failed()]) == set()
+
+
+def test_two_runs_at_once_lose_neither_failure(tmp_path: Path) -> None:
+    """A long `grader progress` and a `grader check` meanwhile: each one's save keeps the other's failures."""
+    path = tmp_path / "failed-checks.json"
+    progress, check = FailureHistory(path), FailureHistory(path)
+    check.revealed("a.ipynb", [_failed()])
+    progress.revealed("b.ipynb", [_failed()])  # saved after the check's, from a copy read before it
+    again = FailureHistory(path)
+    assert (
+        again.revealed("a.ipynb", [_failed()]) == again.revealed("b.ipynb", [_failed()]) == {"test_session_dep_alias"}
+    )
+
+
+def test_feedback_opens_the_key_line_of_a_check_that_failed_before() -> None:
+    result = graded("me", set()).model_copy(update={"tests": [_failed()]})
+    html = feedback_html(feedback_view(result, revealed={"test_session_dep_alias"}))
+    assert '<details class="key-line" open><summary>Key line</summary>' in html

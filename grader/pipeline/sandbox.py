@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from grader.models import CellRun, ErrorInfo
+from grader.models import CellRun, ErrorInfo, StoppedCell
 from grader.pipeline.restore import Cell
 from grader.sandbox.dbserver import BRIDGE_SOCKET, DRIVER, DatabaseBridge, private_root
 from grader.sandbox.isolation import Isolation
@@ -217,8 +217,13 @@ class SandboxBackend:
         # The submitted cells, read in the grading process: a cell skipped for looping forever did not run.
         return [cell.source for cell in self.session.cells if cell.index not in self.session.skipped]
 
-    def stopped_cells(self) -> list[CellRun]:
-        return [self.session.runs[index] for index in sorted(self.session.skipped) if index in self.session.runs]
+    def stopped_cells(self) -> list[StoppedCell]:
+        runs = self.session.runs
+        return [
+            StoppedCell(run=runs[cell.index], source=cell.source)
+            for cell in self.session.cells
+            if cell.index in self.session.skipped and cell.index in runs
+        ]
 
     async def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         bridge = self.session.bridge

@@ -106,6 +106,7 @@ def error_info(exc: BaseException) -> dict[str, Any]:
 _unawaited: list[dict[str, Any]] = []
 _warning_hook_installed = False
 UNAWAITED = "was never awaited"
+MAX_UNAWAITED = 3
 
 
 def unawaited_info(message: warnings.WarningMessage) -> dict[str, Any]:
@@ -139,9 +140,10 @@ def install_unawaited_hook() -> None:
     show = warnings._showwarnmsg  # type: ignore[attr-defined]  # the hook CPython calls with the coroutine
 
     def note(message: warnings.WarningMessage) -> None:
-        if issubclass(message.category, RuntimeWarning) and UNAWAITED in str(message.message):
+        # The first few are kept: the first is usually the cause, the rest follow from it.
+        unawaited = issubclass(message.category, RuntimeWarning) and UNAWAITED in str(message.message)
+        if unawaited and len(_unawaited) < MAX_UNAWAITED:
             _unawaited.append(unawaited_info(message))
-            del _unawaited[:-3]
         show(message)
 
     warnings._showwarnmsg = note  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.models import CellRun
+from grader.models import StoppedCell
 from grader.sandbox.runtime import LearnerRuntime
 
 
@@ -30,7 +30,7 @@ class Backend(Protocol):
         """The code cells the learner's process ran, in order: what structural checks read."""
         ...
 
-    def stopped_cells(self) -> list[CellRun]:
+    def stopped_cells(self) -> list[StoppedCell]:
         """Cells that stopped the learner's process (no answer in time, memory) and were skipped after it."""
         ...
 
@@ -95,7 +95,7 @@ class KernelBackend:
     def racing(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()
 
-    def stopped_cells(self) -> list[CellRun]:
+    def stopped_cells(self) -> list[StoppedCell]:
         return []  # a kernel's cell that never ends never reaches check()
 
     def sources(self) -> list[str]:

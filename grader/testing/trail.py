@@ -9,6 +9,7 @@ them into the sentence the check's message ends with.
 
 from __future__ import annotations
 
+import re
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from grader.course import exercise_of
-from grader.models import CellRun, ErrorInfo
+from grader.models import CellRun, ErrorInfo, StoppedCell
 from grader.testing.backend import Backend
 
 
@@ -60,7 +61,7 @@ class TracedBackend:
     def sources(self) -> list[str]:
         return self.backend.sources()
 
-    def stopped_cells(self) -> list[CellRun]:
+    def stopped_cells(self) -> list[StoppedCell]:
         return self.backend.stopped_cells()
 
     def twin(self) -> TracedBackend:
@@ -99,9 +100,12 @@ BUGS = frozenset(
         "ArgumentError",
         "StatementError",
         "OperationalError",
-        "RuntimeWarning",  # only an unawaited coroutine's is noted (grader.sandbox.runtime)
+        "RuntimeWarning",  # only an unawaited coroutine's is noted (grader.sandbox.runtime.UNAWAITED_TYPE)
     }
 )
+
+
+UNAWAITED_TYPE = "RuntimeWarning"
 
 
 def _a_bug(seen: Raised) -> bool:
@@ -127,6 +131,9 @@ def blame(trail: Trail, exercise: str, message: str) -> str:
                 )
             return f"This check uses the code of {raised}{during}: fix {other} first."
     for seen in trail.raised:
+        if seen.error.type == UNAWAITED_TYPE and exercise_of(seen.error.cell) == exercise:
+            return f"Your code called an async function without `await`: {seen.error.message} {_where(seen.error)}."
+    for seen in trail.raised:
         if seen.request and seen.error.type not in message:
             where = _where(seen.error)
             return (
@@ -137,28 +144,34 @@ def blame(trail: Trail, exercise: str, message: str) -> str:
     return ""
 
 
-def _stopped_how(run: CellRun) -> str:
+def _stopped_how(run: CellRun) -> tuple[str, str]:
+    """What happened to the cell, and where to look."""
     reason = f" ({run.error.message})" if run.error and run.error.message else ""
     if run.timed_out:
-        return f"did not finish{reason}"
-    return f"stopped the process it ran in{reason}"
+        return f"did not finish{reason}", "look for a loop that never ends or a blocking call (time.sleep, sync I/O)"
+    return f"stopped the process it ran in{reason}", "look for memory that keeps growing, or code that exits"
 
 
-def stopped(cells: list[CellRun], trail: Trail, exercise: str, message: str) -> str:
+UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def _undefined_names(trail: Trail, message: str) -> set[str]:
+    texts = [message, *(seen.error.message for seen in trail.raised if seen.error.type == "NameError")]
+    return {name for text in texts for name in UNDEFINED.findall(text)}
+
+
+def stopped(cells: list[StoppedCell], trail: Trail, exercise: str, message: str) -> str:
     """The sentence a failed check of ``exercise`` ends with when a cell was skipped for stopping the learner's
-    process: its own exercise's cell (whatever the message), or another's behind a name not defined (in the
-    message, or raised during the check)."""
-    for run in cells:
-        if exercise_of(run.grade_id) == exercise:
-            return (
-                f"Your cell {run.grade_id} {_stopped_how(run)}, so it was skipped and nothing it defines exists: "
-                "look for a loop that never ends, a blocking call (time.sleep, a synchronous client) or memory "
-                "that keeps growing, then run the cell again."
-            )
-    undefined = "not defined" in message or any(seen.error.type == "NameError" for seen in trail.raised)
-    if not undefined:
-        return ""
-    for run in cells:
-        if (other := exercise_of(run.grade_id)) is not None:
-            return f"Exercise {other}'s cell {run.grade_id} {_stopped_how(run)} and was skipped: fix {other} first."
+    process: its own exercise's cell (whatever the message), or another exercise's cell that would have defined
+    a name this check found not defined (in its message, or raised while it ran)."""
+    for cell in cells:
+        if exercise_of(cell.run.grade_id) == exercise:
+            how, look = _stopped_how(cell.run)
+            return f"Your cell {cell.run.grade_id} {how}, so it was skipped and nothing it defines exists: {look}."
+    missing = _undefined_names(trail, message)
+    for cell in cells:
+        other = exercise_of(cell.run.grade_id)
+        if other is not None and any(re.search(rf"\b{re.escape(name)}\b", cell.source) for name in missing):
+            how, _ = _stopped_how(cell.run)
+            return f"Exercise {other}'s cell {cell.run.grade_id} {how} and was skipped: fix {other} first."
     return ""

@@ -311,7 +311,8 @@ async def repository_probe(ns, loader, database_url, calls):
 
 async def service_probe(ns, loader, database_url, module, function, kwargs, jwt_secret):
     """Probe: ``app.services.<module>.<function>(uow, ...)`` with a new unit of work; what it returned or raised,
-    and how many password verifications (pwdlib's ``PasswordHash.verify``, however it is reached) it ran.
+    and how many password verifications it ran: calls of pwdlib's ``PasswordHash.verify``, which core/security.py's
+    ``verify_password`` makes (a hasher called another way is not counted).
 
     ``settings`` and ``now`` are passed when the function takes them."""
     import importlib
