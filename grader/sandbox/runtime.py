@@ -72,6 +72,12 @@ _cell_files: dict[str, str] = {}
 _app_errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar("app_errors", default=None)
 
 
+def _cell_frame(file: str, name: str) -> tuple[str, str | None] | None:
+    """A frame's learner cell and function (None for a cell's top level), or None for library code."""
+    cell = _cell_files.get(file)
+    return None if cell is None else (cell, None if name == "<module>" else name)
+
+
 def learner_frames(exc: BaseException) -> list[tuple[str, str | None]]:
     """The learner cell and function of each frame of ``exc``'s traceback that is a cell's code, outermost
     first: where in the notebook it went wrong, whatever library code lies between."""
@@ -79,26 +85,29 @@ def learner_frames(exc: BaseException) -> list[tuple[str, str | None]]:
     trace = exc.__traceback__
     while trace is not None:
         code = trace.tb_frame.f_code
-        cell = _cell_files.get(code.co_filename)
-        if cell is not None:
-            found.append((cell, None if code.co_name == "<module>" else code.co_name))
+        if (frame := _cell_frame(code.co_filename, code.co_name)) is not None:
+            found.append(frame)
         trace = trace.tb_next
     return found
 
 
-def error_info(exc: BaseException) -> dict[str, Any]:
-    """An exception as plain data. Its text is the learner's and may end up in their feedback, so it
-    is kept short: a long message is a way to smuggle out what a probe looked like."""
-    frames = learner_frames(exc)
+def _placed(kind: str, message: str, frames: list[tuple[str, str | None]]) -> dict[str, Any]:
+    """``error_info`` data: where it happened is the innermost learner frame, who led there the outermost."""
     (caller_cell, caller_function), (cell, function) = (frames[0], frames[-1]) if frames else ((None, None),) * 2
     return {
-        "type": type(exc).__name__[:100],
-        "message": str(exc)[:MAX_ERROR_TEXT],
+        "type": kind[:100],
+        "message": message[:MAX_ERROR_TEXT],
         "cell": cell,
         "function": function,
         "caller_cell": caller_cell,
         "caller_function": caller_function,
     }
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """An exception as plain data. Its text is the learner's and may end up in their feedback, so it
+    is kept short: a long message is a way to smuggle out what a probe looked like."""
+    return _placed(type(exc).__name__, str(exc), learner_frames(exc))
 
 
 # Coroutines the learner's code created and never awaited, as their warnings fired: a missing `await` in one
@@ -112,20 +121,10 @@ MAX_UNAWAITED = 3
 def unawaited_info(message: warnings.WarningMessage) -> dict[str, Any]:
     """An unawaited coroutine's warning as ``error_info`` data: the learner cell and function that called the
     async function without ``await`` (the coroutine's origin), and the outermost learner caller."""
-    origin = getattr(message.source, "cr_origin", None) or ()  # most recent call first
-    frames = [
-        (_cell_files[file], None if name == "<module>" else name) for file, _, name in origin if file in _cell_files
-    ]
-    (cell, function), (caller_cell, caller_function) = (frames[0], frames[-1]) if frames else ((None, None),) * 2
+    origin = getattr(message.source, "cr_origin", None) or ()  # most recent call first: reversed below
+    frames = [frame for file, _, name in reversed(origin) if (frame := _cell_frame(file, name)) is not None]
     text = str(message.message).split("\n", 1)[0]
-    return {
-        "type": "RuntimeWarning",
-        "message": f"{text} (an async function called without `await`)"[:MAX_ERROR_TEXT],
-        "cell": cell,
-        "function": function,
-        "caller_cell": caller_cell,
-        "caller_function": caller_function,
-    }
+    return _placed("RuntimeWarning", f"{text} (an async function called without `await`)", frames)
 
 
 def install_unawaited_hook() -> None:
@@ -137,7 +136,8 @@ def install_unawaited_hook() -> None:
         return
     sys.set_coroutine_origin_tracking_depth(8)
     warnings.filterwarnings("always", message=f".*{UNAWAITED}", category=RuntimeWarning)
-    show = warnings._showwarnmsg  # type: ignore[attr-defined]  # the hook CPython calls with the coroutine
+    # A private hook, absent from typeshed: the one CPython calls with the warning's source (the coroutine).
+    show = warnings._showwarnmsg  # type: ignore[attr-defined]
 
     def note(message: warnings.WarningMessage) -> None:
         # The first few are kept: the first is usually the cause, the rest follow from it.
@@ -146,7 +146,7 @@ def install_unawaited_hook() -> None:
             _unawaited.append(unawaited_info(message))
         show(message)
 
-    warnings._showwarnmsg = note  # type: ignore[attr-defined]
+    warnings._showwarnmsg = note  # type: ignore[attr-defined]  # the same private hook
     _warning_hook_installed = True
 
 
