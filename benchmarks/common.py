@@ -59,8 +59,8 @@ print(_time_tests())
 # that the kernel's cell times are those of the learner's code, not of importing FastAPI.
 PRELOAD_CELL = """
 import importlib
-from grader.sandbox.zygote import PRELOAD
-for _name in PRELOAD:
+from grader.sandbox.zygote import BASE, COURSE
+for _name in BASE + COURSE:
     importlib.import_module(_name)
 """
 
@@ -72,9 +72,21 @@ class KernelRun:
     tests_s: list[float]  # every test of the chapter, in-process, once per repeat
 
 
-def run_in_kernel(chapter_dir: Path, repeats: int = 3) -> KernelRun:
-    """Execute the chapter's notebook in a real kernel, cell by cell, timing each from the client's side."""
+def as_released(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The solution notebook with its check cells as a learner has them: nbgrader's release removes the
+    hidden-test lines (``check("exN", hidden=True)``), which a learner's check cell never runs."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    released, _ = ClearHiddenTests().preprocess(notebook, {})
+    return released
+
+
+def run_in_kernel(chapter_dir: Path, repeats: int = 3, released_checks: bool = False) -> KernelRun:
+    """Execute the chapter's notebook in a real kernel, cell by cell, timing each from the client's side;
+    with ``released_checks``, its check cells run the visible checks only, as in the released notebook."""
     notebook = nbformat.read(chapter_dir / f"{chapter_dir.name}.ipynb", as_version=4)
+    if released_checks:
+        notebook = as_released(notebook)
     client = NotebookClient(
         notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(chapter_dir)}}
     )

@@ -94,7 +94,7 @@ def check(
     course_ = _course(course, notebook)
     sandbox = _isolation(isolation, [notebook.parent])
     with machine_slot() as number:
-        slot = Slot(number, sandbox, warm=True)
+        slot = Slot(number, sandbox, warm=True, lean=True)
         slot.ready_zygote(wait=False)
         try:
             from grader.grade import grade_submission

@@ -14,7 +14,7 @@ from grader.pipeline.discover import UNKNOWN_CHAPTER
 from grader.pipeline.extract import extract
 from grader.pipeline.load import chapter_in, load, read_regular
 from grader.pipeline.restore import restore
-from grader.pipeline.run_tests import run_tests
+from grader.pipeline.run_tests import races_in, run_tests
 from grader.pipeline.sandbox import SandboxBackend, SandboxSession
 from grader.pipeline.score import error_result, score
 from grader.sandbox.isolation import Isolation
@@ -90,6 +90,7 @@ def _grade(
     restored = restore(notebook, load(chapter.notebook))
     cells = extract(restored)
     hidden = chapter.hidden_tests if include_hidden else None
+    races = races_in([chapter.visible_tests, *([hidden] if hidden else [])])
     # The course (solutions, hidden tests) is hidden from the learner wherever it lives, not only when it
     # is the checkout the grader runs from.
     isolation = isolation.model_copy(update={"hide": [*isolation.hide, course.root]})
@@ -98,7 +99,7 @@ def _grade(
         SandboxSession(cells, Path(scratch), limits, isolation, zygote) as session,
     ):
         try:
-            runs = session.start()
+            runs = session.start(twin=races)
         except LearnerDied as exc:
             raise GradingError(str(exc)) from None
         outcomes = run_tests(chapter, SandboxBackend(session), hidden_tests=hidden)

@@ -3,28 +3,34 @@
 pytest runs on its own thread with its own event loop (the kernel's loop is already running), and
 the tests reach the learner's objects through the same fixtures as in grading, backed by the
 kernel's namespace instead of a sandboxed process.
+
+Every learner process imports this module too (a notebook's first cell), where ``check()`` never runs: pytest,
+rich and the grading pipeline are imported by the first ``check()`` instead, so that starting a learner process
+(and so ``grader check``) does not pay for them.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import cache
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from grader.checks import CheckFailure
-from grader.course import HIDDEN_TESTS, Chapter, Course
-from grader.errors import CourseError
-from grader.history import FailureHistory
-from grader.models import TestOutcome, TestResult
-from grader.pipeline.run_tests import run_tests
-from grader.pipeline.score import to_test_result
-from grader.report.views import split_output
-from grader.report_terminal import print_results
-from grader.testing.backend import KernelBackend
 
-# What this kernel's checks failed so far: a check failing again shows its key line.
-KERNEL_HISTORY = FailureHistory()
+if TYPE_CHECKING:
+    from grader.course import Chapter
+    from grader.history import FailureHistory
+    from grader.models import TestOutcome, TestResult
+    from grader.testing.backend import KernelBackend
+
+
+@cache
+def kernel_history() -> FailureHistory:
+    """What this kernel's checks failed so far: a check failing again shows its key line."""
+    from grader.history import FailureHistory
+
+    return FailureHistory()
 
 
 class ChecksFailed(CheckFailure):
@@ -38,6 +44,8 @@ def failure_summary(tests: list[TestResult]) -> str:
     """The failed checks with the first line of each message: the exception's text is all that some tools
     show of a check cell (``nbgrader validate``, a cell's error in formgrader), so it names them itself."""
     failed = [test for test in tests if test.status != "passed"]
+    from grader.report.views import split_output
+
     lines = [f"{len(failed)} of {len(tests)} checks failed:"]
     for test in failed:
         message = split_output(test)[0].splitlines()
@@ -47,6 +55,9 @@ def failure_summary(tests: list[TestResult]) -> str:
 
 def find_hidden_tests(chapter_dir: Path) -> Path:
     """Hidden tests beside the notebook, or (under ``nbgrader autograde``) in the course's source folder."""
+    from grader.course import HIDDEN_TESTS, Course
+    from grader.errors import CourseError
+
     if (chapter_dir / HIDDEN_TESTS).is_dir():
         return chapter_dir / HIDDEN_TESTS
     try:
@@ -69,6 +80,8 @@ def _namespace() -> dict:
 
 
 def _run_in_thread(chapter: Chapter, backend: KernelBackend, exercise: str, hidden: Path | None) -> list[TestOutcome]:
+    from grader.pipeline.run_tests import run_tests
+
     box: dict[str, object] = {}
 
     def target() -> None:
@@ -89,6 +102,13 @@ def _run_in_thread(chapter: Chapter, backend: KernelBackend, exercise: str, hidd
 
 def check(exercise: str, *, hidden: bool = False, chapter_dir: Path | str | None = None) -> None:
     """Run an exercise's checks on what this kernel has defined; raise if any fails."""
+    from rich.console import Console
+
+    from grader.course import Chapter
+    from grader.pipeline.score import to_test_result
+    from grader.report_terminal import print_results
+    from grader.testing.backend import KernelBackend
+
     directory = Path(chapter_dir or Path.cwd()).resolve()
     chapter = Chapter(id=directory.name, directory=directory)
     backend = KernelBackend(_namespace())
@@ -99,6 +119,6 @@ def check(exercise: str, *, hidden: bool = False, chapter_dir: Path | str | None
     tests = [to_test_result(i, o) for i, o in enumerate(outcomes, start=1)]
     passed = sum(t.status == "passed" for t in tests)
     title = f"{exercise}: {passed} of {len(tests)} checks passed" + (" (hidden)" if hidden else "")
-    print_results(title, tests, Console(), revealed=KERNEL_HISTORY.revealed(str(directory), tests))
+    print_results(title, tests, Console(), revealed=kernel_history().revealed(str(directory), tests))
     if passed < len(tests):
         raise ChecksFailed(failure_summary(tests))

@@ -516,6 +516,20 @@ GATHER_WITHOUT_GREET = (
     'greetings = await gather_greetings(["Ada", "Linus"])'
 )
 
+# Every answer then claims coroutines that were never awaited, most of them in shapes the grader does not expect:
+# they may only explain a failure, never cause one (a malformed entry used to make each check error).
+JUNK_UNAWAITED = """
+import grader.sandbox.runtime as runtime
+
+runtime.take_unawaited = lambda: [
+    {"type": 5},
+    "never awaited",
+    None,
+    {"message": ["x"]},
+    {"type": "Forged", "message": "made up", "cell": "ex1-solution"},
+]
+"""
+
 PROBE_FORGERY = """
 import grader.sandbox.runtime as runtime
 
@@ -1040,6 +1054,13 @@ CASES: list[Case] = [
         "an 8 MiB line of tiny JSON objects, line break included, on the grader's answer channel",
         _cells_after("ex4-solution", ("lines", ANSWER_LINES)),
         full_marks(cells={"rt-lines": CellExpect("LearnerDied", message="answer channel")}),
+    ),
+    Case(
+        "junk_unawaited",
+        "every answer lists made-up unawaited coroutines, most not even shaped as the grader's: each is dropped "
+        "or only explains, and no check errors",
+        _attack("junk", JUNK_UNAWAITED, base=answered),
+        full_marks(),
     ),
     Case(
         "answer_nesting",

@@ -215,3 +215,27 @@ def test_a_learner_error_is_an_observation():
             "caller_function": "boom",
         }
         assert _ask(session, "call", name="missing", args=[], kwargs={})["error"]["type"] == "NameError"
+
+
+def test_a_twin_asked_for_at_start_has_replayed_the_cells_before_any_check_runs():
+    with tempfile.TemporaryDirectory(prefix="workbook-test-") as scratch:
+        session = SandboxSession(_cells("a = 1", "b = a + 1"), Path(scratch), FAST)
+        try:
+            runs = session.start(twin=True)
+            assert all(run.ok for run in runs)
+            assert session.twin is not None and session.twin.alive and session.twin_starts == 1
+            answer = asyncio.run(session.request("defined", {"names": ["a", "b"]}, twin=True))
+            assert answer["value"] == {"a": True, "b": True}
+            assert session.twin_starts == 1  # the request found it running: it was not started again
+        finally:
+            session.close()
+
+
+def test_races_are_found_in_the_checks_that_run_them():
+    from grader.pipeline.run_tests import races_in
+
+    chapters = {folder.name: folder for folder in (ROOT / "solutions").iterdir() if (folder / "checks").is_dir()}
+    racing = {name for name, folder in chapters.items() if races_in([folder / "checks", folder / "hidden_tests"])}
+    # Chapter 02's unique title, chapter 03's stock, chapter 05's registration: the race checks there are.
+    assert {"02-dependency-injection", "03-unit-of-work", "05-jwt-auth"} <= racing
+    assert "00-orientation" not in racing and "04-n-plus-one" not in racing

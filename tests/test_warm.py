@@ -179,3 +179,50 @@ def test_a_zygote_closed_while_a_request_waits_answers_with_a_zygote_error(tmp_p
     asker.join(5)
     _theirs.close()
     assert len(outcome) == 1 and isinstance(outcome[0], ZygoteError), outcome
+
+
+LOADED = """
+import sys
+def loaded():
+    return sorted(name for name in ("fastapi", "jwt", "pytest") if name in sys.modules)
+"""
+
+
+def loaded(process: LearnerProcess) -> list[str]:
+    assert run(process, LOADED)["ok"]
+    return process.request("call", {"name": "loaded", "args": [], "kwargs": {}})["value"]
+
+
+def test_a_zygote_preloads_the_course_libraries(zygote: Zygote):
+    process = learner(zygote)
+    try:
+        assert loaded(process) == ["fastapi", "jwt", "pytest"]
+    finally:
+        process.stop()
+
+
+def test_a_lean_zygote_leaves_the_course_libraries_to_the_notebooks_imports():
+    """``grader check`` grades one notebook: its zygote imports only what every learner process needs."""
+    with tempfile.TemporaryDirectory(prefix="workbook-slot-") as root:
+        zygote = Zygote(Path(root), Isolation(), lean=True).start()
+        try:
+            process = learner(zygote)
+            try:
+                assert loaded(process) == []
+                assert run(process, "from grader.notebook import check\nimport fastapi")["ok"]
+                assert loaded(process) == ["fastapi"]
+            finally:
+                process.stop()
+        finally:
+            zygote.close()
+
+
+def test_a_notebooks_first_cell_imports_no_test_runner():
+    """Every learner process imports check() (a notebook's first cell): pytest, rich and the grading pipeline
+    wait for the first check() call, so that starting a learner process does not pay for them."""
+    import subprocess
+    import sys
+
+    probe = "import sys, grader.notebook; print(sorted(m for m in ('pytest', 'rich', 'nbformat') if m in sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]", completed.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import os
@@ -19,6 +20,21 @@ from grader.testing.plugin import GraderPlugin
 
 PYTEST_INI = Path(__file__).resolve().parent.parent / "testing" / "pytest.ini"
 _module_ids = itertools.count()
+# How a check reaches the submission's second learner process (``Learner.race``, ``learner.racing()``, the
+# ``twin_client`` fixture): see races_in.
+TWIN_NAMES = frozenset({"race", "racing", "twin_client"})
+
+
+def races_in(folders: list[Path]) -> bool:
+    """Whether a check in these folders runs the submission in a second process too (a race), read from the
+    checks' source: grading then starts that process beside the first, before the tests, instead of when the
+    first race comes, in the middle of the tests."""
+    for path in (file for folder in folders if folder.is_dir() for file in sorted(folder.glob("*.py"))):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            name = getattr(node, "attr", None) or getattr(node, "id", None) or getattr(node, "arg", None)
+            if name in TWIN_NAMES:
+                return True
+    return False
 
 
 def _chapter_fixtures(path: Path) -> ModuleType | None:

@@ -71,9 +71,15 @@ class SandboxSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> list[CellRun]:
-        """Start the process and run every cell; returns one record per cell."""
+    def start(self, twin: bool = False) -> list[CellRun]:
+        """Start the process and run every cell; returns one record per cell. With ``twin`` (the checks race),
+        the second process starts and replays the cells at the same time, so that no check waits for it."""
+        starting = self._starter.submit(self._start_twin) if twin else None
         self._boot()
+        if starting is not None:
+            # A twin that did not start is started again by the first race, which then reports what stops it.
+            with contextlib.suppress(LearnerDied, OSError):
+                starting.result()
         return [self.runs[cell.index] for cell in self.cells]
 
     def _boot(self) -> None:

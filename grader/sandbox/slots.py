@@ -60,9 +60,10 @@ class Slot:
     slot grades cold: slower, never wrong.
     """
 
-    def __init__(self, number: int, isolation: Isolation, warm: bool) -> None:
+    def __init__(self, number: int, isolation: Isolation, warm: bool, lean: bool = False) -> None:
         self.isolation = isolation.model_copy(update={"slot": number})
         self.warm = warm
+        self.lean = lean  # one submission only: its zygote imports what every learner process needs, no more
         self.zygote: Zygote | None = None
         self.root: Path | None = None
 
@@ -76,7 +77,7 @@ class Slot:
         self.close()
         self.root = Path(tempfile.mkdtemp(prefix="workbook-slot-"))
         try:
-            self.zygote = Zygote(self.root, self.isolation).start(wait=wait)
+            self.zygote = Zygote(self.root, self.isolation, lean=self.lean).start(wait=wait)
         except (OSError, ZygoteError):
             self.zygote = None
         return self.zygote

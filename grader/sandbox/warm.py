@@ -52,9 +52,10 @@ def _zygote_limits() -> None:
 class Zygote:
     """A warm, sandboxed parent for one slot's learner processes (``root`` is bound into its sandbox)."""
 
-    def __init__(self, root: Path, isolation: Isolation) -> None:
+    def __init__(self, root: Path, isolation: Isolation, lean: bool = False) -> None:
         self.root = root
         self.isolation = isolation
+        self.lean = lean  # for one submission: preload only what every learner process needs
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -78,6 +79,8 @@ class Zygote:
         command = [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())]
         if self.isolated:
             command.append("isolated")
+        if self.lean:
+            command.append("lean")
         self._proc = subprocess.Popen(
             wrap(command, self.root, self.isolation, zygote=True),
             stdin=subprocess.DEVNULL,

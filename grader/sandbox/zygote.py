@@ -1,10 +1,12 @@
-"""A warm parent for learner processes: ``python -m grader.sandbox.zygote CONTROL_FD [isolated]``.
+"""A warm parent for learner processes: ``python -m grader.sandbox.zygote CONTROL_FD [isolated] [lean]``.
 
 Starting a learner process cold costs a Python start plus the imports of FastAPI, SQLAlchemy,
 pydantic and IPython, about a second, and often more than the submission's tests. The zygote pays
 that once per batch slot: it runs inside the slot's sandbox (bubblewrap namespaces, the slot's
 uid), imports what learner code imports, and then forks one learner process per submission, whose
-imports are already done.
+imports are already done. A ``lean`` zygote, for a single submission (``grader check``), imports only what
+every learner process needs and leaves the course's libraries to the notebook's own imports: it is then ready
+while the grader is still starting, and no import is paid for that the notebook does not make.
 
 What keeps submissions apart when one zygote serves many of them, one at a time:
 
@@ -39,15 +41,18 @@ from typing import Any
 
 from grader.sandbox.limits import Limits
 
-# What learner code and the worker import; a module missing from this environment is skipped.
-PRELOAD = (
+# What every learner process imports: the worker, and check() which every chapter's first cell imports.
+BASE = (
     "asyncio",
     "sqlite3",
     "IPython.core.interactiveshell",
     "grader.sandbox.runtime",
     "grader.sandbox.worker",
     "pyseccomp",  # the worker loads its seccomp filter with it
-    "grader.notebook",  # every chapter imports check() in its first cell
+    "grader.notebook",
+)
+# What learner code imports; a module missing from this environment is skipped.
+COURSE = (
     "pydantic",
     "pydantic_settings",
     "fastapi",
@@ -70,8 +75,8 @@ WIPED = (Path("/tmp"), Path("/dev/shm"))
 MAX_MESSAGE = 1 << 16
 
 
-def preload() -> None:
-    for name in PRELOAD:
+def preload(lean: bool = False) -> None:
+    for name in BASE if lean else BASE + COURSE:
         try:
             importlib.import_module(name)
         except Exception:  # an optional module: the learner's own import will report it
@@ -269,8 +274,9 @@ def serve(sock: socket.socket, isolated: bool, spawned: set[int]) -> None:
 
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
-    isolated = sys.argv[2:] == ["isolated"]
-    preload()
+    flags = set(sys.argv[2:])
+    isolated = "isolated" in flags
+    preload(lean="lean" in flags)
     not_dumpable()
     spawned: set[int] = set()
     try:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from grader.course import exercise_of
 from grader.models import CellRun, ErrorInfo, StoppedCell
@@ -33,15 +33,27 @@ class Trail(BaseModel):
         self.raised.clear()
 
     def note(self, answer: dict[str, Any], args: dict[str, Any]) -> None:
-        error, app_error = answer.get("error"), answer.get("raised")
-        if isinstance(error, dict):
-            self.raised.append(Raised(error=ErrorInfo.model_validate(error)))
-        if isinstance(app_error, dict):
-            request = f"{args.get('method', '')} {str(args.get('url', '')).removeprefix('http://testserver')}"
-            self.raised.append(Raised(error=ErrorInfo.model_validate(app_error), request=request.strip()))
-        for coroutine in answer.get("unawaited") or ():
-            if isinstance(coroutine, dict):
-                self.raised.append(Raised(error=ErrorInfo.model_validate(coroutine)))
+        """Keep what this answer says was raised. The learner's process writes the answer, so an entry that is
+        not ``ErrorInfo`` data is dropped: it would only have explained a failure, never decided one."""
+        request = f"{args.get('method', '')} {str(args.get('url', '')).removeprefix('http://testserver')}".strip()
+        unawaited = answer.get("unawaited")
+        entries = [
+            (answer.get("error"), ""),
+            (answer.get("raised"), request),
+            *((entry, "") for entry in (unawaited if isinstance(unawaited, list) else [])),
+        ]
+        for data, during in entries:
+            if (error := _error_info(data)) is not None:
+                self.raised.append(Raised(error=error, request=during))
+
+
+def _error_info(data: object) -> ErrorInfo | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return ErrorInfo.model_validate(data)
+    except ValidationError:
+        return None
 
 
 class TracedBackend:
