@@ -219,6 +219,7 @@ import builtins
 import sys
 
 import grader.checks
+import grader.pipeline.run_tests
 import grader.pipeline.score
 import grader.testing.plugin
 import pytest
@@ -1071,11 +1072,13 @@ CASES: list[Case] = [
     # -- answers that do not do the work ----------------------------------------------------------
     Case(
         "hardcoded_visible",
-        "answers hard-coded for the visible examples: the hidden tests catch them",
+        "answers hard-coded for the visible examples: the hidden tests catch them, and the visible check of "
+        "`greetings` its list typed in",
         _answers(**HARDCODED),
         Expected(
-            score=9.0,
+            score=8.0,
             passed=passed_except(
+                "test_top_level_greetings",
                 "test_greet_any_name",
                 "test_greetings_run_concurrently",
                 "test_gather_no_names",

@@ -69,7 +69,8 @@ def test_nothing_of_one_submission_reaches_the_next(zygote: Zygote):
     planted = run(first, PLANT)
     assert planted["ok"], planted["error"]
     assert run(first, LOOK + "\nassert leftovers()")["ok"], "the plant did not take; the test would prove nothing"
-    first.stop()
+    first.stop()  # ends the learner process only (a race's other process may still be running) ...
+    zygote.kill_all()  # ... and the submission's end, everything of it
     second = learner(zygote)
     try:
         answer = run(second, LOOK + "\nfound = leftovers()\nassert not found, found")
@@ -226,3 +227,18 @@ def test_a_notebooks_first_cell_imports_no_test_runner():
     probe = "import sys, grader.notebook; print(sorted(m for m in ('pytest', 'rich', 'nbformat') if m in sys.modules))"
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]", completed.stdout
+
+
+def test_a_timed_out_learner_process_is_ended_alone(zygote: Zygote):
+    """A race's two processes share the zygote: the one whose request timed out ends, the other goes on."""
+    other, stuck = learner(zygote), learner(zygote)
+    try:
+        assert run(other, "a = 1")["ok"]
+        with pytest.raises(LearnerDied):
+            stuck.request("run_cell", {"source": "while True:\n    pass"}, timeout=1)
+        assert not stuck.alive
+        assert other.request("defined", {"names": ["a"]})["value"] == {"a": True}
+    finally:
+        stuck.stop()
+        other.stop()
+        zygote.kill_all()

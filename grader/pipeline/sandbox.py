@@ -22,7 +22,7 @@ from grader.sandbox.dbserver import BRIDGE_SOCKET, DRIVER, DatabaseBridge, priva
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import LearnerDied, LearnerProcess, LearnerTimeout
-from grader.sandbox.warm import Zygote
+from grader.sandbox.warm import Zygote, ZygoteError
 
 MAX_RESTARTS = 3
 PROVIDED_CELL_TIMEOUT = 30.0
@@ -188,6 +188,10 @@ class SandboxSession:
         for process in (self.twin, self.process):
             if process is not None:
                 process.stop()
+        if self.zygote is not None:
+            # Stopping a process ends its own session only: what the submission started elsewhere ends here.
+            with contextlib.suppress(ZygoteError):
+                self.zygote.kill_all()
         self._starter.shutdown(wait=False)
         self.bridge.close()
         shutil.rmtree(self.scratch, ignore_errors=True)

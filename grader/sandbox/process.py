@@ -130,7 +130,7 @@ class WarmLauncher:
 
     def kill(self) -> None:
         if self._pid is not None:
-            self.zygote.kill_all()
+            self.zygote.kill(self._pid)
 
     def running(self) -> bool:
         return self._pid is not None

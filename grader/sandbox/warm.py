@@ -175,6 +175,10 @@ class Zygote:
     def exit_code(self, pid: int, timeout: float) -> int | None:
         return self.request({"op": "wait", "pid": pid, "timeout": timeout}).get("code")
 
+    def kill(self, pid: int) -> None:
+        """End one learner process of this zygote (and its process group)."""
+        self.request({"op": "kill_one", "pid": pid})
+
     def kill_all(self) -> None:
         """End every learner process of this zygote and empty its sandbox's private folders."""
         self.request({"op": "kill"})

@@ -185,6 +185,18 @@ def _wipe(folder: Path) -> None:
             continue
 
 
+def kill_one(pid: int, spawned: set[int]) -> dict[str, Any]:
+    """End one learner process (a timed-out request's) and what it started in its session, leaving the
+    submission's other process alone: a race's twin timing out on an endless cell must not take the first
+    process down with it. A child that left the session lives until the submission's ``kill`` ends it."""
+    if pid not in spawned:
+        return {"ok": False, "error": f"{pid} is not a learner process of this zygote"}
+    for kill in (os.killpg, os.kill):  # the learner process leads its own session and process group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
+    return {"ok": True}
+
+
 def kill_all(isolated: bool, spawned: set[int], uid: int | None) -> dict[str, Any]:
     """End every learner process, then clean up.
 
@@ -264,6 +276,8 @@ def serve(sock: socket.socket, isolated: bool, spawned: set[int]) -> None:
                 answer = wait(int(request["pid"]), float(request.get("timeout", 2.0)))
             elif op == "kill":
                 answer = kill_all(isolated, spawned, uid)
+            elif op == "kill_one":
+                answer = kill_one(int(request["pid"]), spawned)
             else:
                 answer = {"ok": False, "error": f"unknown op {op!r}"}
             for fd in fds:
