@@ -190,7 +190,18 @@ CHECK_THEN_INSERT = edited_cell(
     ),
 )
 
+# page_size without its bounds: a page of 0 or of a million rows is one environment variable away.
+UNBOUNDED_PAGE_SIZE = edited_cell(
+    CHAPTER, "ex1-solution", ("page_size: int = Field(default=20, ge=1, le=100)", "page_size: int = 20")
+)
+
 MISTAKES = {
+    "page_size without its bounds": Mistake(
+        "ex1-solution",
+        UNBOUNDED_PAGE_SIZE,
+        ("test_page_size_bounds_from_environment", "test_page_size_bounds"),
+        ("`Settings()` accepted BOOKSHOP_PAGE_SIZE=0 (page_size 0), 250 (page_size 250)", "its bounds"),
+    ),
     "check-then-insert: the race for a title crashes": Mistake(
         "ex3-solution",
         CHECK_THEN_INSERT,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from support import assert_diagnosed, graded_mistakes
+from support import assert_diagnosed, edited_cell, graded_mistakes
 
 from grader.models import SubmissionResult
 
@@ -233,9 +233,142 @@ async def get_order(uow: UnitOfWork, order_id: int) -> Order:
     return order
 """
 
+TAKE_STOCK_UPDATE = """        statement = (
+            update(Book)
+            .where(Book.id == book_id, Book.stock >= quantity)
+            .values(stock=Book.stock - quantity)
+        )
+        result = await self.session.execute(statement)
+        return result.rowcount == 1"""
+
+# take_stock reads the book, compares in Python and writes back: two sessions both take the last copies.
+TAKE_STOCK_READ_THEN_WRITE = edited_cell(
+    CHAPTER,
+    "ex1-solution",
+    (
+        TAKE_STOCK_UPDATE,
+        """        book = await self.session.get(Book, book_id)
+        if book is None or book.stock < quantity:
+            return False
+        book.stock -= quantity
+        return True""",
+    ),
+)
+
+# take_stock commits its own UPDATE: the stock taken for a line stays taken when a later line is refused.
+TAKE_STOCK_COMMITS = edited_cell(
+    CHAPTER,
+    "ex1-solution",
+    (
+        "        result = await self.session.execute(statement)\n",
+        "        result = await self.session.execute(statement)\n"
+        "        await self.session.commit()  # save the new stock\n",
+    ),
+)
+
+# OrderRepository.add made async: the service's plain call creates a coroutine and adds nothing.
+ASYNC_ADD = edited_cell(
+    CHAPTER,
+    "ex1-solution",
+    ("    def add(self, order: Order) -> None:", "    async def add(self, order: Order) -> None:"),
+)
+
+# __aexit__ commits on a normal exit: a service that forgot its commit stores everything anyway.
+COMMIT_ON_NORMAL_EXIT = (
+    UOW_HEAD
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                await self.rollback()
+            else:
+                await self.commit()  # the block went well: keep it
+        finally:
+            await self.session.close()
+            self.session = None
+"""
+)
+
+# rollback() forgets its await: the coroutine is created and dropped, and nothing is rolled back.
+UNAWAITED_ROLLBACK = (
+    UOW_HEAD.replace("        await self.session.rollback()", "        self.session.rollback()")
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                await self.rollback()
+        finally:
+            await self.session.close()
+            self.session = None
+"""
+)
+
+# __aexit__ rolls back on every exit: what the block loaded is expired and unreadable after it.
+ROLLBACK_ON_EVERY_EXIT = (
+    UOW_HEAD
+    + """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            await self.rollback()  # whatever was not committed goes
+        finally:
+            await self.session.close()
+            self.session = None
+"""
+)
+
+# place_order trusts the foreign key to refuse an unknown customer: IntegrityError at commit, not CustomerNotFound.
+NO_CUSTOMER_CHECK = edited_cell(
+    CHAPTER,
+    "ex3-solution",
+    (
+        """        if await uow.customers.get(customer_id) is None:
+            raise CustomerNotFound(customer_id)
+""",
+        "",
+    ),
+)
+
+# The lines are grouped by book in a dict: of two lines for one book, only the last is taken and stored.
+LINES_BY_BOOK = edited_cell(
+    CHAPTER,
+    "ex3-solution",
+    ("        for book_id, quantity in lines:", "        for book_id, quantity in dict(lines).items():"),
+)
+
+# get_order hands back what the repository found, None included.
+GET_ORDER_RETURNS_NONE = edited_cell(
+    CHAPTER,
+    "ex3-solution",
+    (
+        """    async with uow:
+        order = await uow.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order""",
+        """    async with uow:
+        return await uow.orders.get(order_id)""",
+    ),
+)
+
+# POST /orders catches CustomerNotFound and OutOfStock only: an unknown book is a 500.
+BOOK_NOT_FOUND_UNCAUGHT = edited_cell(
+    CHAPTER,
+    "ex4-solution",
+    (
+        """    except BookNotFound as exc:
+        raise HTTPException(status_code=404, detail=f"book {exc} not found") from None
+""",
+        "",
+    ),
+)
+
 SERVICE_TESTS = (
     "test_place_order",
     "test_out_of_stock_changes_nothing",
+    "test_place_order_not_found_changes_nothing",
+    "test_two_lines_for_one_book",
+    "test_get_order_returns_lines_or_raises",
+    "test_place_order_race_for_two_copies",
     "test_place_order_unknown_customer_or_book",
     "test_same_book_on_two_lines",
     "test_get_order_service",
@@ -243,13 +376,56 @@ SERVICE_TESTS = (
 )
 
 MISTAKES = {
+    "take_stock reads, compares and writes back": Mistake(
+        {"ex1-solution": TAKE_STOCK_READ_THEN_WRITE},
+        (
+            "test_take_stock_race_for_two_of_three_copies",
+            "test_take_stock_is_atomic",
+            "test_place_order_race_for_two_copies",
+            "test_place_order_race_for_last_copy",
+            "test_post_order_race_for_last_copy",
+        ),
+        ("at the same time on 3 copies: they returned ['True', 'True']", "Only one may take 2 copies"),
+    ),
+    "take_stock commits": Mistake(
+        {"ex1-solution": TAKE_STOCK_COMMITS},
+        (
+            "test_repositories_never_commit_roll_back_or_close",
+            "test_repositories_never_commit",
+            "test_out_of_stock_changes_nothing",
+            "test_place_order_not_found_changes_nothing",
+            "test_two_lines_for_one_book",
+            "test_place_order_unknown_customer_or_book",
+            "test_same_book_on_two_lines",
+            "test_post_order_out_of_stock",
+            "test_post_order_404_for_unknown_customer_or_book",
+            "test_post_order_unknown_customer_or_book",
+        ),
+        ("and rolled back, yet", "a repository committed"),
+    ),
+    "OrderRepository.add is an async def": Mistake(
+        {"ex1-solution": ASYNC_ADD},
+        (
+            "test_order_repository_add_is_plain_def",
+            "test_place_order",
+            "test_two_lines_for_one_book",
+            "test_place_order_race_for_two_copies",
+            "test_place_order_race_for_last_copy",
+            "test_post_order",
+            "test_post_order_race_for_last_copy",
+        ),
+        ("it is an `async def`, whose body only runs when awaited",),
+    ),
     "409 leaves the first lines stored": Mistake(
         {"ex3-solution": COMMIT_PER_LINE},
         (
             "test_post_order_out_of_stock",
             "test_out_of_stock_changes_nothing",
+            "test_place_order_not_found_changes_nothing",
+            "test_two_lines_for_one_book",
             "test_place_order_unknown_customer_or_book",
             "test_same_book_on_two_lines",
+            "test_post_order_404_for_unknown_customer_or_book",
             "test_post_order_unknown_customer_or_book",
         ),
         ("POST /orders answered 409, but books, order_lines, orders changed", "the first line of the refused order"),
@@ -258,15 +434,44 @@ MISTAKES = {
         {"ex2-solution": COMMIT_ON_EXIT},
         (
             "test_exception_rolls_back",
+            "test_leaving_without_commit_keeps_nothing",
             "test_leaving_without_commit_writes_nothing",
             "test_writes_after_commit_are_discarded",
             "test_out_of_stock_changes_nothing",
+            "test_place_order_not_found_changes_nothing",
+            "test_two_lines_for_one_book",
             "test_place_order_unknown_customer_or_book",
             "test_same_book_on_two_lines",
             "test_post_order_out_of_stock",
+            "test_post_order_404_for_unknown_customer_or_book",
             "test_post_order_unknown_customer_or_book",
         ),
         ("and the author is in the database", "committed (or failed to roll back) on the way out"),
+    ),
+    "unit of work commits on a normal exit": Mistake(
+        {"ex2-solution": COMMIT_ON_NORMAL_EXIT},
+        (
+            "test_leaving_without_commit_keeps_nothing",
+            "test_leaving_without_commit_writes_nothing",
+            "test_writes_after_commit_are_discarded",
+        ),
+        ("the block was left without `commit()`", "the unit of work commits on its own"),
+    ),
+    "rollback() not awaited": Mistake(
+        {"ex2-solution": UNAWAITED_ROLLBACK},
+        ("test_rollback_undoes_and_uow_stays_usable", "test_rollback_discards"),
+        ("the customers table holds ['Hedy', 'Katherine'], expected ['Katherine']", "must be awaited"),
+    ),
+    "unit of work rolls back on every exit": Mistake(
+        {"ex2-solution": ROLLBACK_ON_EVERY_EXIT},
+        (
+            "test_loaded_customer_readable_after_exit",
+            "test_loaded_objects_stay_readable",
+            "test_get_order_returns_lines_or_raises",
+            "test_get_order_service",
+            "test_get_order_route",
+        ),
+        ("Customer 4, loaded inside `async with uow:`, could not be read after the block", "expires every object"),
     ),
     "unit of work entered while open": Mistake(
         {"ex2-solution": REENTRANT},
@@ -278,29 +483,67 @@ MISTAKES = {
         (
             "test_exception_propagates",
             "test_out_of_stock_changes_nothing",
+            "test_place_order_not_found_changes_nothing",
+            "test_two_lines_for_one_book",
+            "test_place_order_race_for_two_copies",
             "test_place_order_unknown_customer_or_book",
             "test_same_book_on_two_lines",
             "test_place_order_race_for_last_copy",
             "test_post_order_out_of_stock",
+            "test_post_order_404_for_unknown_customer_or_book",
             "test_post_order_unknown_customer_or_book",
             "test_post_order_race_for_last_copy",
         ),
         ("never reached the caller: `__aexit__` swallowed it (it returned True)",),
     ),
+    "unknown customer left to the foreign key": Mistake(
+        {"ex3-solution": NO_CUSTOMER_CHECK},
+        (
+            "test_place_order_not_found_changes_nothing",
+            "test_place_order_unknown_customer_or_book",
+            "test_post_order_404_for_unknown_customer_or_book",
+            "test_post_order_unknown_customer_or_book",
+        ),
+        ("`place_order(uow, 7, [(2, 1)])` raised IntegrityError", "expected CustomerNotFound"),
+    ),
+    "lines grouped by book": Mistake(
+        {"ex3-solution": LINES_BY_BOOK},
+        ("test_two_lines_for_one_book", "test_same_book_on_two_lines"),
+        ("with 5 copies of book 1 in stock, its stock is 2", "Grouping the lines by book"),
+    ),
+    "get_order returns None for an unknown order": Mistake(
+        {"ex3-solution": GET_ORDER_RETURNS_NONE},
+        ("test_get_order_returns_lines_or_raises", "test_get_order_service", "test_get_order_route"),
+        ("`get_order(uow, 6)` for an order that does not exist returned None, expected OrderNotFound",),
+    ),
     "commit in the route": Mistake(
         {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_ROUTE},
-        ("test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
+        ("test_order_routes_never_commit", "test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
         ("The route function `post_order` of POST /orders calls `.commit()`",),
     ),
     "commit in a yield dependency's teardown": Mistake(
         {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_TEARDOWN},
-        ("test_commit_failure_is_never_2xx", "test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
-        ("The commit failed, yet POST /orders answered 201", "after `yield` in a dependency"),
+        (
+            "test_order_routes_never_commit",
+            "test_commit_failure_is_never_2xx",
+            "test_no_commit_in_routes_or_dependencies",
+            *SERVICE_TESTS,
+        ),
+        ("The dependency `get_uow` of POST /orders calls `.commit()`", "after `yield`"),
     ),
     "stock read, compared and written back": Mistake(
         {"ex3-solution": READ_THEN_WRITE},
-        ("test_post_order_race_for_last_copy", "test_place_order_race_for_last_copy"),
-        ("POST /orders answered [201, 201], 2 copies were sold", "one atomic statement"),
+        (
+            "test_place_order_race_for_two_copies",
+            "test_post_order_race_for_last_copy",
+            "test_place_order_race_for_last_copy",
+        ),
+        ("place_order gave ['placed', 'placed'], 4 copies were sold", "Let `uow.books.take_stock` decide"),
+    ),
+    "BookNotFound not answered 404": Mistake(
+        {"ex4-solution": BOOK_NOT_FOUND_UNCAUGHT},
+        ("test_post_order_404_for_unknown_customer_or_book", "test_post_order_unknown_customer_or_book"),
+        ("POST /orders for an unknown book 77 answered 500", "place_order raises BookNotFound for it"),
     ),
 }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from support import assert_diagnosed, graded_mistakes
+from support import assert_diagnosed, edited_cell, graded_mistakes
 
 from grader.models import SubmissionResult
 
@@ -146,6 +146,81 @@ async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse
     raise exc
 """
 
+# The table as the solution has it (BEARER on the 401s), for the mistakes in the handler or one entry.
+TABLE_AND_HANDLER = BEARER_DROPPED.replace('"Wrong login.")', '"Wrong login.", BEARER)').replace(
+    '"Could not validate credentials.")', '"Could not validate credentials.", BEARER)'
+)
+
+# The handler looks the exact class up: a subclass is a KeyError, and the app's 500.
+SUBCLASS_MISSED = TABLE_AND_HANDLER.replace(
+    """    for cls in type(exc).__mro__:
+        if cls in PROBLEM_TYPES:
+            kind = PROBLEM_TYPES[cls]
+            return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, headers=kind.headers)
+    raise exc""",
+    """    kind = PROBLEM_TYPES[type(exc)]
+    return problem_response(kind.status, kind.detail, type=kind.type, title=kind.title, headers=kind.headers)""",
+)
+
+# EmailTaken's entry copied from OutOfStock's, type included: clients cannot tell the two 409s apart.
+SHARED_TYPE = TABLE_AND_HANDLER.replace('f"{PROBLEMS}/email-taken"', 'f"{PROBLEMS}/out-of-stock"')
+
+# "A detail must be a string": a list detail is sent as its Python repr.
+STRINGIFIED_DETAIL = """
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
+"""
+
+# Only `input` is dropped: `ctx` (a validator's ValueError) and `url` stay, and JSON cannot encode the ValueError.
+CTX_KEPT = """
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+    detail = f"{len(errors)} parts of the request are not valid."
+    return problem_response(422, detail, type=f"{PROBLEMS}/invalid-request", title="Invalid request", errors=errors)
+"""
+
+# The 422 problem without its own type and title: about:blank, "Unprocessable Entity".
+ABOUT_BLANK_422 = """
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+    return problem_response(422, f"{len(errors)} parts of the request are not valid.", errors=errors)
+"""
+
+# The 500 handler answers well and logs nothing: the failure is gone without a trace.
+NOT_LOGGED = (
+    """
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(500, "The server could not handle this request.")
+"""
+    + REGISTER
+)
+
+# register_problem_handlers without the loop over the table: domain exceptions reach the 500 handler.
+DOMAIN_NOT_REGISTERED = (
+    UNEXPECTED_HANDLER
+    + """
+
+def register_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+"""
+)
+
+# The login route looks the email up first, "to tell the client what is wrong": an unknown email is a 404.
+LOGIN_TELLS_EMAILS_APART = edited_cell(
+    CHAPTER,
+    "ex6-solution",
+    (
+        "    customer = await authenticate(uow, form.username, form.password)\n",
+        "    async with uow:\n"
+        "        known = await uow.customers.get_by_email(form.username)\n"
+        "    if known is None:\n"
+        "        raise CustomerNotFound(form.username)\n"
+        "    customer = await authenticate(uow, form.username, form.password)\n",
+    ),
+)
+
 # Two routes translate domain exceptions into HTTPExceptions of their own, as in chapter 05.
 HTTPEXCEPTION_IN_ROUTER = """
 router = APIRouter(responses=problem_responses(500))
@@ -212,7 +287,12 @@ MISTAKES = {
     ),
     "422 echoes the input": Mistake(
         {"ex4-solution": ECHOING_422},
-        ("test_422_never_echoes_input", "test_422_entries_are_exactly_loc_msg_type", "test_app_422_hides_input"),
+        (
+            "test_422_never_echoes_input",
+            "test_422_entries_are_only_loc_msg_type_in_order",
+            "test_422_entries_are_exactly_loc_msg_type",
+            "test_app_422_hides_input",
+        ),
         ("the submitted password 'correct horse battery staple' came back in the 422", "`input`"),
     ),
     "500 leaks the exception's class and SQL": Mistake(
@@ -232,7 +312,11 @@ MISTAKES = {
     ),
     "WWW-Authenticate dropped from the 401": Mistake(
         {"ex2-solution": BEARER_DROPPED},
-        ("test_unauthenticated_problems_ask_for_bearer", "test_domain_errors_reach_the_handlers"),
+        (
+            "test_unauthenticated_problems_ask_for_bearer",
+            "test_subclass_gets_the_problem_of_its_parent",
+            "test_domain_errors_reach_the_handlers",
+        ),
         ("A route raising InvalidCredentials answered 401 without the header `WWW-Authenticate: Bearer`", "BEARER"),
     ),
     "500 served as application/json": Mistake(
@@ -248,6 +332,8 @@ MISTAKES = {
         (
             "test_422_lists_locations",
             "test_422_never_echoes_input",
+            "test_422_entries_are_only_loc_msg_type_in_order",
+            "test_422_problem_has_its_type_title_and_a_counting_detail",
             "test_422_entries_are_exactly_loc_msg_type",
             "test_register_covers_framework_errors",
             "test_app_422_hides_input",
@@ -258,6 +344,63 @@ MISTAKES = {
         {"ex6-solution": HTTPEXCEPTION_IN_ROUTER},
         ("test_routes_catch_nothing", "test_domain_errors_reach_the_handlers"),
         ("The route function `post_order` of POST /orders builds an HTTPException", "bypass PROBLEM_TYPES"),
+    ),
+    "a subclass looked up by its exact class": Mistake(
+        {"ex2-solution": SUBCLASS_MISSED},
+        (
+            "test_subclass_gets_the_problem_of_its_parent",
+            "test_subclass_is_answered_like_its_parent",
+            "test_register_maps_domain_errors",
+        ),
+        ("A route raising a subclass of CustomerNotFound answered 500", "`type(exc).__mro__`"),
+    ),
+    "two domain exceptions share a type": Mistake(
+        {"ex2-solution": SHARED_TYPE},
+        ("test_each_domain_problem_has_its_own_type_and_title", "test_problem_types_are_specific"),
+        ("PROBLEM_TYPES gives EmailTaken the type", "which OutOfStock has too", "One type URI per exception class"),
+    ),
+    "a list detail sent as its repr": Mistake(
+        {"ex3-solution": STRINGIFIED_DETAIL},
+        (
+            "test_string_detail_is_kept_and_other_details_become_the_phrase",
+            "test_http_exception_keeps_status_detail_and_headers",
+        ),
+        ("answered the detail \"['isbn', 'already listed']\", expected the status phrase 'Conflict'",),
+    ),
+    "422 entries keep ctx and url": Mistake(
+        {"ex4-solution": CTX_KEPT},
+        ("test_422_entries_are_only_loc_msg_type_in_order", "test_422_entries_are_exactly_loc_msg_type"),
+        ("answered 500: validation_error_handler raised instead of answering", "`ctx`"),
+    ),
+    "422 problem of type about:blank": Mistake(
+        {"ex4-solution": ABOUT_BLANK_422},
+        ("test_422_problem_has_its_type_title_and_a_counting_detail", "test_422_entries_are_exactly_loc_msg_type"),
+        ("answered the type 'about:blank' and the title", "'Invalid request'"),
+    ),
+    "500 not logged": Mistake(
+        {"ex5-solution": NOT_LOGGED},
+        ("test_500_logs_the_exception_with_its_traceback", "test_unexpected_error_is_logged"),
+        ("the server log got 0 new line(s)", "none with the exception and its traceback"),
+    ),
+    "domain exceptions not registered": Mistake(
+        {"ex5-solution": DOMAIN_NOT_REGISTERED},
+        (
+            "test_register_answers_each_domain_exception_from_the_table",
+            "test_register_maps_domain_errors",
+            "test_domain_errors_reach_the_handlers",
+            "test_wrong_password_and_unknown_email_answer_alike",
+            "test_failed_logins_look_alike",
+        ),
+        ("A route raising CustomerNotFound answered 500", "domain_error_handler for every exception class"),
+    ),
+    "login tells an unknown email apart": Mistake(
+        {"ex6-solution": LOGIN_TELLS_EMAILS_APART},
+        (
+            "test_wrong_password_and_unknown_email_answer_alike",
+            "test_routes_catch_nothing",
+            "test_failed_logins_look_alike",
+        ),
+        ("answered 401", "for Grace's email and a wrong password and 404", "Looking the email up in the route"),
     ),
 }
 

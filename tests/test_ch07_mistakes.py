@@ -206,6 +206,46 @@ PROFILE_WITHOUT_MODEL = DIRECTORY_AND_ORDERS.format(
     | {"profile_decorator": ", response_model=None", "profile_annotation": "", "profile_return": "customer"}
 )
 
+# "To be safe", CustomerUpdate declares is_admin with a harmless default: a declared field is an accepted one.
+ADMIN_IN_UPDATE = INPUTS.replace("{config}", 'model_config = ConfigDict(extra="forbid")').replace(
+    "    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL_PATTERN)\n",
+    "    email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL_PATTERN)\n"
+    "    is_admin: bool = False\n",
+)
+# The output schemas "pass everything through": a dict's unknown keys (a hash, is_admin) are kept and dumped.
+OUTPUTS_ALLOW_EXTRA = OUTPUTS.format(customer_out_extra="", line_extra="").replace(
+    "model_config = ConfigDict(from_attributes=True)", 'model_config = ConfigDict(from_attributes=True, extra="allow")'
+)
+# The 422 problem's detail is a fixed sentence: the client is not told how many errors there are.
+FIXED_422_DETAIL = """
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+    return problem_response(
+        422, "The request is not valid.", type=f"{PROBLEMS}/invalid-request", title="Invalid request", errors=errors
+    )
+"""
+# find_leaks walks only the values: a dict key that is an email is never reported.
+LEAKS_WITHOUT_KEYS = """
+def find_leaks(value: Any, forbidden: Iterable[str]) -> list[str]:
+    needles = [secret.casefold() for secret in forbidden if secret]
+    found: list[str] = []
+
+    def walk(item: Any, path: str) -> None:
+        if isinstance(item, dict):
+            for key, child in item.items():
+                walk(child, f"{path}.{key}")
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                walk(child, f"{path}[{index}]")
+        elif isinstance(item, str):
+            text = item.casefold()
+            if any(needle in text for needle in needles) or "$argon2" in item or "$2b$" in item:
+                found.append(path)
+
+    walk(value, "$")
+    return found
+"""
+
 INPUT_CHECKS = (
     "test_inputs_refuse_unknown_fields",
     "test_no_input_declares_privileged_fields",
@@ -213,6 +253,7 @@ INPUT_CHECKS = (
     "test_patch_me_refuses_is_admin",
     "test_patch_me_refuses_privileged_fields",
     "test_order_body_refuses_other_fields",
+    "test_post_orders_refuses_a_customer_id",
 )
 
 MISTAKES = {
@@ -221,6 +262,7 @@ MISTAKES = {
         HASH_IN_CUSTOMER_OUT,
         (
             "test_output_schemas_declare_exactly_their_fields",
+            "test_output_schemas_dump_no_extra_keys",
             "test_output_schemas_serialise_nothing_else",
             "test_register_and_me_answer_customer_out",
             "test_patch_me_changes_only_what_was_sent",
@@ -241,6 +283,7 @@ MISTAKES = {
         EXTRA_KEY_IN_LINE,
         (
             "test_output_schemas_declare_exactly_their_fields",
+            "test_output_schemas_dump_no_extra_keys",
             "test_output_schemas_serialise_nothing_else",
             "test_order_routes_answer_order_out",
         ),
@@ -309,8 +352,12 @@ MISTAKES = {
     "a 409 that repeats the email": Mistake(
         "ex4-solution",
         ECHOING_409,
-        ("test_email_taken_repeats_nothing", "test_no_answer_leaks_secrets"),
-        ("The 409 answer to a registration with a taken email leaked", "the email that was sent (Grace's)"),
+        (
+            "test_taken_email_is_a_409_that_repeats_nothing",
+            "test_email_taken_repeats_nothing",
+            "test_no_answer_leaks_secrets",
+        ),
+        ("The 409 answer to a registration with a taken email leaked", "the email that was sent (Hedy's)"),
         {"test_no_answer_leaks_secrets": ("POST /customers (taken email) (409, as nobody) leaked", "Grace's email")},
     ),
     "PATCH without exclude_none (None written to the row)": Mistake(
@@ -332,6 +379,7 @@ MISTAKES = {
         PROFILE_WITHOUT_MODEL,
         (
             "test_directory_shows_names_only",
+            "test_directory_and_order_routes_declare_response_models",
             "test_every_route_declares_a_response_model",
             "test_no_answer_leaks_secrets",
         ),
@@ -340,7 +388,41 @@ MISTAKES = {
             "test_every_route_declares_a_response_model": (
                 "GET /customers/{customer_id} (read_customer) declares no response model",
             ),
+            "test_directory_and_order_routes_declare_response_models": (
+                "GET /customers/{customer_id} (read_customer) declares no response model",
+            ),
         },
+    ),
+    "is_admin declared in CustomerUpdate": Mistake(
+        "ex1-solution",
+        ADMIN_IN_UPDATE,
+        (
+            "test_inputs_declare_no_privileged_fields",
+            "test_inputs_refuse_unknown_fields",
+            "test_inputs_accept_valid_bodies",
+            "test_no_input_declares_privileged_fields",
+            "test_patch_me_refuses_is_admin",
+            "test_patch_me_refuses_privileged_fields",
+        ),
+        ("`CustomerUpdate` declares ['is_admin']", "a declared field is an accepted field"),
+    ),
+    "extra='allow' on the output schemas": Mistake(
+        "ex2-solution",
+        OUTPUTS_ALLOW_EXTRA,
+        ("test_output_schemas_dump_no_extra_keys", "test_output_schemas_serialise_nothing_else"),
+        ("`CustomerPublic` validated from a dict of Noor's with more keys dumps the keys", "extra='allow'"),
+    ),
+    "a 422 detail that does not count the errors": Mistake(
+        "ex3-solution",
+        FIXED_422_DETAIL,
+        ("test_422_detail_counts_the_errors",),
+        ("answered the detail 'The request is not valid.' with 3 error entries", "gives the number of errors"),
+    ),
+    "find_leaks that never looks at keys": Mistake(
+        "ex6-solution",
+        LEAKS_WITHOUT_KEYS,
+        ("test_find_leaks_reports_keys_once_and_never_scalars", "test_find_leaks_walks_everything"),
+        ("`find_leaks` on a key that leaks returned [], expected ['$.hedy@example.com']", "test each key"),
     ),
 }
 

@@ -158,6 +158,127 @@ EMAIL_NOT_UNIQUE_IN_MODEL = edited(
     "ex3-customers", ("mapped_column(String(320), unique=True)", "mapped_column(String(320))")
 )
 
+SESSIONS_EXPIRE_ON_COMMIT = edited(
+    "ex1-database",
+    ("    return async_sessionmaker(engine, expire_on_commit=False)", "    return async_sessionmaker(engine)"),
+)
+
+# FastAPI's errors passed on whole, "so the client knows everything": each keeps its `input`, the password too.
+ECHOING_422 = edited(
+    "ex2-errors",
+    (
+        '    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} '
+        "for error in exc.errors()]",
+        "    errors = jsonable_encoder(exc.errors())",
+    ),
+    (
+        "from fastapi import FastAPI, Request\n",
+        "from fastapi import FastAPI, Request\nfrom fastapi.encoders import jsonable_encoder\n",
+    ),
+)
+
+# The 500 "helps whoever debugs the client": the exception's class and message.
+LEAKY_500 = edited(
+    "ex2-errors",
+    (
+        '    return problem_response(500, "The server could not handle this request. The error was logged.")',
+        '    return problem_response(500, f"{type(exc).__name__}: {exc}")',
+    ),
+)
+
+# The 500 handler answers well and logs nothing.
+UNLOGGED_500 = edited(
+    "ex2-errors",
+    ('    error_log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)\n', ""),
+)
+
+# "A detail must be a string": a list detail is sent as its Python repr.
+STRINGIFIED_DETAIL = edited(
+    "ex2-errors",
+    (
+        "    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase\n",
+        "    detail = str(exc.detail)\n",
+    ),
+)
+
+LINES_LOAD_LAZILY = edited(
+    "ex3-orders",
+    (
+        '    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", lazy="raise")',
+        '    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order")',
+    ),
+)
+
+# The order is looked up by its id alone: anyone who guesses an id reads the order.
+ORDER_BY_ID_ALONE = edited(
+    "ex4-orders", (".where(Order.id == order_id, Order.customer_id == customer_id)", ".where(Order.id == order_id)")
+)
+
+# No guard in __aenter__: a second `async with uow:` replaces the open session.
+UOW_OPENS_TWICE = edited(
+    "ex4-unit-of-work",
+    (
+        "        if self.session is not None:\n"
+        '            raise RuntimeError("this unit of work is already open: one `async with uow:` at a time")\n',
+        "",
+    ),
+)
+
+# "Nothing lost": the unit of work commits whenever its block ends without an error.
+UOW_COMMITS_ON_EXIT = edited(
+    "ex4-unit-of-work",
+    (
+        "            if exc_type is not None:\n                await self.rollback()\n",
+        "            if exc_type is not None:\n                await self.rollback()\n"
+        "            else:\n                await self.session.commit()\n",
+    ),
+)
+
+# The token's customer is loaded and returned as it is: a deleted customer's token still opens the shop.
+TOKEN_OF_NOBODY_ACCEPTED = edited(
+    "ex5-customers",
+    ("    if customer is None:\n        raise InvalidToken(TOKEN_REFUSED)\n    return customer", "    return customer"),
+)
+
+# get_order looks the order up by its id in the session: anyone's order, for anyone.
+GET_ORDER_OF_ANYONE = edited(
+    "ex5-orders",
+    (
+        "from app.models import Order, OrderLine\n",
+        "from sqlalchemy.orm import selectinload\n\nfrom app.models import Order, OrderLine\n",
+    ),
+    (
+        "        order = await uow.orders.get_for_customer(order_id, customer_id)",
+        "        order = await uow.session.get(Order, order_id, options=[selectinload(Order.lines)])",
+    ),
+)
+
+# Each line is committed as soon as its stock is taken: a later line out of stock leaves the earlier ones taken.
+COMMIT_PER_LINE = edited(
+    "ex5-orders",
+    (
+        "            order.lines.append(OrderLine(book_id=book_id, quantity=quantity))\n",
+        "            order.lines.append(OrderLine(book_id=book_id, quantity=quantity))\n"
+        "            await uow.commit()\n",
+    ),
+)
+
+# get_book hands back what the repository found, None included.
+GET_BOOK_WITHOUT_NOT_FOUND = edited(
+    "ex5-catalogue", ('    if book is None:\n        raise BookNotFound(f"there is no book {book_id}")\n', "")
+)
+
+# The registration takes a plain dict: no model refuses is_admin.
+REGISTER_FROM_A_DICT = edited(
+    "ex6-customers",
+    (
+        "async def register(body: CustomerIn, uow: UowDep) -> CustomerOut:\n"
+        "    customer = await customers.register_customer(uow, body.name, body.email, body.password)",
+        "async def register(body: dict, uow: UowDep) -> CustomerOut:\n"
+        '    customer = await customers.register_customer(uow, body["name"], body["email"], body["password"])',
+    ),
+)
+
 PROBLEM_CHECKS_OVER_HTTP = (
     "test_domain_errors_are_problems",
     "test_uvicorn_serves_the_app",
@@ -175,9 +296,16 @@ MISTAKES = {
     "the HTTP error handler registered on FastAPI's HTTPException": Mistake(
         "ex2-errors",
         HANDLER_ON_FASTAPIS_CLASS,
-        ("test_framework_errors_are_problems", "test_framework_errors_over_http"),
+        (
+            "test_http_errors_keep_status_detail_and_headers",
+            "test_framework_errors_are_problems",
+            "test_framework_errors_over_http",
+        ),
         ("GET of an unknown route is not a problem details response", "starlette.exceptions.HTTPException"),
-        {"test_framework_errors_over_http": ("GET of an unknown route is not a problem details response",)},
+        {
+            "test_framework_errors_are_problems": ("GET of an unknown route is not a problem details response",),
+            "test_framework_errors_over_http": ("GET of an unknown route is not a problem details response",),
+        },
     ),
     "authenticate tells an unknown email apart": Mistake(
         "ex5-customers",
@@ -234,7 +362,11 @@ MISTAKES = {
     "a service raises HTTPException": Mistake(
         "ex5-orders",
         SERVICE_RAISES_HTTP,
-        ("test_services_import_no_web_framework", "test_place_order_all_or_nothing"),
+        (
+            "test_services_import_no_web_framework",
+            "test_place_order_takes_every_line_or_none",
+            "test_place_order_all_or_nothing",
+        ),
         ("app/services/orders.py depends on the web framework: app.services.orders imports fastapi (line",),
         {"test_place_order_all_or_nothing": ("gave HTTPException, expected OutOfStock",)},
     ),
@@ -254,14 +386,22 @@ MISTAKES = {
     "a downgrade that leaves tables": Mistake(
         "ex7-initial",
         DOWNGRADE_LEAVES_TABLES,
-        ("test_downgrade_removes_the_schema",),
-        ("After `alembic downgrade base` the tables ['authors', 'books', 'customers'] are still there.",),
+        ("test_downgrade_base_drops_every_table", "test_downgrade_removes_the_schema"),
+        (
+            "After the first `alembic upgrade head` and `alembic downgrade base`, the tables ['authors', 'books', "
+            "'customers'] are left.",
+        ),
+        {"test_downgrade_removes_the_schema": ("the tables ['authors', 'books', 'customers'] are still there",)},
     ),
     "env.py without target_metadata": Mistake(
         "ex7-env",
         ENV_WITHOUT_METADATA,
-        ("test_migration_matches_the_models",),
-        ("`alembic check` (autogenerate) found nothing to compare with: env.py gives Alembic no target_metadata",),
+        ("test_alembic_check_compares_with_the_models", "test_migration_matches_the_models"),
+        (
+            "With a table gift_cards that no model describes, `alembic check` (autogenerate) found nothing to compare "
+            "with: env.py gives Alembic no target_metadata",
+        ),
+        {"test_migration_matches_the_models": ("found nothing to compare with",)},
     ),
     "domain errors as plain JSON instead of problem details": Mistake(
         "ex2-errors",
@@ -276,9 +416,142 @@ MISTAKES = {
     "a page of orders with a refresh per order (over the query budget)": Mistake(
         "ex4-orders",
         REFRESH_PER_ORDER,
-        ("test_repositories", "test_query_budgets"),
-        ("orders.page_for_customer(1, limit=100, offset=0) sent 7 statements with 3 orders and 201 with 100", "N+1"),
-        {"test_query_budgets": ("GET /orders?page_size=100 sent 8 statements with 3 orders and 202 with 120", "N+1")},
+        (
+            "test_orders_page_costs_two_statements",
+            "test_list_routes_keep_their_query_budgets",
+            "test_repositories",
+            "test_query_budgets",
+        ),
+        ("orders.page_for_customer(3, limit=60, offset=0) sent 7 statements with 3 orders and 121 with 60", "N+1"),
+        {
+            "test_list_routes_keep_their_query_budgets": ("GET /orders?page_size=50 sent", "N+1"),
+            "test_repositories": (
+                "orders.page_for_customer(1, limit=100, offset=0) sent 7 statements with 3 orders and 201 with 100",
+            ),
+            "test_query_budgets": ("GET /orders?page_size=100 sent 8 statements with 3 orders and 202 with 120", "N+1"),
+        },
+    ),
+    "sessions that expire their objects at commit": Mistake(
+        "ex1-database",
+        SESSIONS_EXPIRE_ON_COMMIT,
+        (
+            "test_sessions_keep_objects_readable_after_commit",
+            "test_objects_readable_after_commit",
+            "test_place_order_takes_every_line_or_none",
+            "test_place_order_all_or_nothing",
+            "test_register_and_log_in",
+            "test_browse_and_order",
+            "test_another_customers_order_is_not_found",
+            "test_order_errors_are_problems",
+        ),
+        ("(expire_on_commit=True)", "MissingGreenlet"),
+    ),
+    "the 422 passes FastAPI's errors on whole": Mistake(
+        "ex2-errors",
+        ECHOING_422,
+        ("test_422_lists_loc_msg_type_and_echoes_nothing", "test_framework_errors_are_problems"),
+        ("the submitted password came back", "never `input`"),
+    ),
+    "the 500 tells the exception": Mistake(
+        "ex2-errors",
+        LEAKY_500,
+        (
+            "test_500_shows_nothing_of_the_exception",
+            "test_framework_errors_are_problems",
+            "test_framework_errors_over_http",
+        ),
+        ("The 500 answer of a route raising LookupError shows server internals", "an exception class name"),
+    ),
+    "the 500 is not logged": Mistake(
+        "ex2-errors",
+        UNLOGGED_500,
+        ("test_500_is_logged_with_its_traceback",),
+        ("error_log recorded []: nothing with the exception and its traceback",),
+    ),
+    "a list detail sent as its repr": Mistake(
+        "ex2-errors",
+        STRINGIFIED_DETAIL,
+        ("test_http_errors_keep_status_detail_and_headers",),
+        ("answered the detail \"['isbn', 'already listed']\", expected the status phrase 'Conflict'",),
+    ),
+    "Order.lines without lazy='raise'": Mistake(
+        "ex3-orders",
+        LINES_LOAD_LAZILY,
+        ("test_unloaded_relationships_raise", "test_relationships_raise"),
+        ("Reading Order.lines of an object loaded without it gave StatementError", "MissingGreenlet", 'lazy="raise"'),
+    ),
+    "an order looked up by its id alone": Mistake(
+        "ex4-orders",
+        ORDER_BY_ID_ALONE,
+        (
+            "test_order_repository_returns_only_the_customers_orders",
+            "test_repositories",
+            "test_orders_are_seen_only_by_their_customer",
+            "test_place_order_all_or_nothing",
+            "test_another_customers_order_is_not_found",
+            "test_order_errors_are_problems",
+        ),
+        ("orders.get_for_customer(4, 3) returned order 4, which is Joan's, to Hedy",),
+    ),
+    "a unit of work that opens twice": Mistake(
+        "ex4-unit-of-work",
+        UOW_OPENS_TWICE,
+        ("test_unit_of_work_opens_once_at_a_time",),
+        ("Entering a unit of work inside its own `async with` block went ahead",),
+    ),
+    "a unit of work that commits when its block ends": Mistake(
+        "ex4-unit-of-work",
+        UOW_COMMITS_ON_EXIT,
+        ("test_unit_of_work_keeps_only_commits", "test_repositories_never_commit"),
+        ("A customer added without commit() is in the database after the block",),
+        {"test_repositories_never_commit": ("app/repositories/unit_of_work.py line", "in __aexit__")},
+    ),
+    "current_customer returns whatever the token's id finds": Mistake(
+        "ex5-customers",
+        TOKEN_OF_NOBODY_ACCEPTED,
+        (
+            "test_current_customer_refuses_bad_tokens",
+            "test_current_customer_and_catalogue",
+            "test_auth_errors_are_problems",
+        ),
+        ("current_customer with the token of customer 404, who does not exist gave None, expected InvalidToken",),
+    ),
+    "get_order reads anyone's order": Mistake(
+        "ex5-orders",
+        GET_ORDER_OF_ANYONE,
+        (
+            "test_orders_are_seen_only_by_their_customer",
+            "test_place_order_all_or_nothing",
+            "test_another_customers_order_is_not_found",
+            "test_order_errors_are_problems",
+        ),
+        ("get_order for Joan (6) of Noor's order 1 gave {", "expected OrderNotFound"),
+    ),
+    "place_order commits each line": Mistake(
+        "ex5-orders",
+        COMMIT_PER_LINE,
+        (
+            "test_place_order_takes_every_line_or_none",
+            "test_place_order_all_or_nothing",
+            "test_order_errors_are_problems",
+        ),
+        ("place_order(uow, 5, [[4, 1], [5, 2]]) raised OutOfStock, yet the database changed", "Commit once"),
+    ),
+    "get_book returns None for a missing book": Mistake(
+        "ex5-catalogue",
+        GET_BOOK_WITHOUT_NOT_FOUND,
+        (
+            "test_catalogue_services_answer_books_and_pages",
+            "test_current_customer_and_catalogue",
+            "test_uvicorn_serves_the_app",
+        ),
+        ("get_book(uow, 77) gave None, expected BookNotFound",),
+    ),
+    "a registration body that is a dict": Mistake(
+        "ex6-customers",
+        REGISTER_FROM_A_DICT,
+        ("test_registration_refuses_is_admin", "test_auth_errors_are_problems"),
+        ("POST /customers with is_admin in the body answered 201", "mass assignment"),
     ),
 }
 

@@ -6,6 +6,8 @@ from grader.checks import expect
 
 pytestmark = pytest.mark.exercise("ex1")
 
+PAGE_SIZE = "page_size: int = Field(default=20, ge=1, le=100)"
+
 
 async def settings_from_defaults_and_environment(ns):
     import os
@@ -26,6 +28,27 @@ async def settings_from_defaults_and_environment(ns):
         "defaults": [defaults.database_url, defaults.page_size],
         "environment": [from_env.database_url, from_env.page_size],
     }
+
+
+async def page_size_from_environment(ns, values):
+    """Settings() with BOOKSHOP_PAGE_SIZE set to each value in turn: the page_size it gives, or what it raised."""
+    import os
+
+    if "Settings" not in ns:
+        raise NameError("name 'Settings' is not defined")
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("BOOKSHOP_")}
+    seen = {}
+    try:
+        for value in values:
+            os.environ["BOOKSHOP_PAGE_SIZE"] = value
+            try:
+                seen[value] = ns["Settings"]().page_size
+            except Exception as exc:  # a ValidationError is the answer for a value out of range
+                seen[value] = type(exc).__name__
+    finally:
+        os.environ.pop("BOOKSHOP_PAGE_SIZE", None)
+        os.environ.update(saved)
+    return seen
 
 
 async def settings_seen_by_two_apps(ns):
@@ -96,4 +119,28 @@ async def test_get_settings_reads_the_app(learner):
         "Return the settings of the app handling the request, not a `Settings()` made at import time or cached "
         "with lru_cache.",
         answer="return request.app.state.settings",
+    )
+
+
+@pytest.mark.points(1)
+async def test_page_size_bounds_from_environment(learner):
+    """BOOKSHOP_PAGE_SIZE 1 and 100 give that page_size; 0 and 250 make Settings() raise ValidationError"""
+    observed = await learner.probe(page_size_from_environment, values=["1", "100", "0", "250"])
+    expect(observed.ok, f"Building `Settings()` from BOOKSHOP_PAGE_SIZE raised {observed.describe_error()}.")
+    seen = observed.value
+    expect(
+        seen["1"] == 1 and seen["100"] == 100,
+        f"With BOOKSHOP_PAGE_SIZE=1 and =100, `Settings().page_size` gave {seen['1']!r} and {seen['100']!r}: "
+        "both ends of 1 to 100 are allowed.",
+        "The contract's bounds are inclusive: 1 and 100 are valid page sizes.",
+        answer=PAGE_SIZE,
+    )
+    accepted = [f"{value} (page_size {seen[value]!r})" for value in ("0", "250") if seen[value] != "ValidationError"]
+    expect(
+        not accepted,
+        f"`Settings()` accepted BOOKSHOP_PAGE_SIZE={', '.join(accepted)}: page_size must be at least 1 and at most "
+        "100, or a page of 0 or of thousands of rows is one environment variable away.",
+        "Give the field its bounds beside its default, and pydantic refuses anything outside them, "
+        "from the environment as from code.",
+        answer=PAGE_SIZE,
     )

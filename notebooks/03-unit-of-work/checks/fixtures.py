@@ -223,3 +223,29 @@ def unit_of_work(learner, db):
         return await learner.probe(uow_scenario, database_url=db.url, scenario=scenario)
 
     return run
+
+
+# -- exercise 4: who commits, read from the submitted source ----------------------------------------------
+
+# The services a route calls: they own the transaction and commit; everything else a route runs may not.
+SERVICES = ("place_order", "get_order")
+
+
+def commits_in_routes(program):
+    """The routes of `router`, and those whose function or dependencies call `.commit`, themselves or through
+    the learner's helpers: read from the submitted source, so a helper or a patched inspector hides nothing."""
+    found = []
+    routes = program.routes("router")
+    for route in routes:
+        parts = [("route", route.function)] + [("dependency", name) for name in program.route_dependencies(route)]
+        for kind, name in parts:
+            if "commit" in program.names(name, follow=True, skip=SERVICES):
+                found.append({"route": route.label, "kind": kind, "name": name})
+    return {"routes": [route.label for route in routes], "found": found, "unparsed": program.unparsed}
+
+
+@pytest.fixture
+def route_commits(learner):
+    """What ``commits_in_routes`` finds in the learner's cells: the routes of `router`, and which route functions
+    or dependencies call `.commit`."""
+    return commits_in_routes(learner.program())

@@ -6,7 +6,8 @@ Probes run in the learner's process and return plain data; every verdict is comp
 - ``build_app`` (the ``client`` fixture's app). ``mode="full"`` is ``create_app`` on the test
   database, signing with ``SECRET`` (``grader.checks.jwt.TEST_KEY``). Every other mode is a bare app
   with routes that fail in every way the chapter handles (``/raise/{name}`` raises a domain
-  exception, ``/http/{status}`` a Starlette ``HTTPException``, ``/needs-token`` the ``401`` of
+  exception, ``/http/{status}`` a Starlette ``HTTPException``, ``/http-json-detail`` and
+  ``/http-list-detail`` FastAPI's with a detail that is not a string, ``/needs-token`` the ``401`` of
   ``OAuth2PasswordBearer``, ``/only-get`` gives a ``405`` to other methods, ``/signup`` validates a
   body with a password, ``/crash/{kind}`` raises unexpected exceptions full of secrets) and only the
   handlers of one exercise registered, so each exercise is checked before the next is written:
@@ -134,6 +135,10 @@ async def build_app(ns, database_url, mode="full", secret=None):
     @app.get("/http-json-detail")
     async def raise_http_with_json_detail():
         raise FastAPIHTTPException(400, detail={"field": "page", "problem": "too large"})
+
+    @app.get("/http-list-detail")
+    async def raise_http_with_list_detail():
+        raise FastAPIHTTPException(409, detail=["isbn", "already listed"])
 
     bearer = OAuth2PasswordBearer(tokenUrl="/token")
 

@@ -64,3 +64,71 @@ async def test_unauthenticated_problems_ask_for_bearer(client, contract):
             "headers `BEARER`, and domain_error_handler passes the entry's headers on.",
             contract.table_entry(name),
         )
+
+
+@pytest.mark.points(1)
+async def test_each_domain_problem_has_its_own_type_and_title(client, contract, problem_table):
+    """each domain exception has a type URI of its own and a title, and is answered with both"""
+    owners: dict[str, str] = {}
+    for name in contract.DOMAIN_STATUS:
+        kind = problem_table.get(name)
+        expect(kind is not None, f"PROBLEM_TYPES has no entry for {name}.", TABLE_HINT, contract.table_entry(name))
+        expect(
+            isinstance(kind["type"], str) and kind["type"].startswith(("http://", "https://")),
+            f"PROBLEM_TYPES gives {name} the type {kind['type']!r}: a domain problem has a URI of its own under "
+            "PROBLEMS, since 'about:blank' says nothing the status does not.",
+            "Name each kind of problem with a URI under PROBLEMS, as the given BookNotFound entry does.",
+            answer=contract.table_entry(name),
+        )
+        expect(
+            kind["type"] not in owners,
+            f"PROBLEM_TYPES gives {name} the type {kind['type']!r}, which {owners.get(kind['type'])} has too: a "
+            "client that branches on the type cannot tell the two apart.",
+            "One type URI per exception class.",
+            answer=contract.table_entry(name),
+        )
+        owners[kind["type"]] = name
+        expect(
+            isinstance(kind["title"], str) and bool(kind["title"].strip()),
+            f"PROBLEM_TYPES gives {name} the title {kind['title']!r}, expected a short summary of the kind.",
+            "ProblemType's fields are status, type, title, detail and headers, in that order.",
+            answer=contract.table_entry(name),
+        )
+        response = await client.get(f"/raise/{name}", params={"message": f"{name} in the type check"})
+        body = contract.expect_problem(response, f"A route raising {name}", kind["status"], TABLE_HINT)
+        answered = {member: body.get(member) for member in ("type", "title")}
+        expected = {member: kind[member] for member in ("type", "title")}
+        expect(
+            answered == expected,
+            f"A route raising {name} answered {answered}, but its PROBLEM_TYPES entry says {expected}.",
+            "domain_error_handler hands every field of the entry it found to problem_response.",
+            answer=contract.DOMAIN_HANDLER,
+        )
+
+
+@pytest.mark.points(1)
+async def test_subclass_gets_the_problem_of_its_parent(client, contract, problem_table):
+    """a subclass of a domain exception is answered with its parent's problem, headers included"""
+    hint = (
+        "Looking the exact class up in PROBLEM_TYPES misses a subclass, and the app hands a subclass to its "
+        "parent's handler. The classes of `type(exc).__mro__` come nearest first: answer the first one in the table."
+    )
+    for name in ("CustomerNotFound", "InvalidToken"):
+        kind = problem_table.get(name, {})
+        label = f"A route raising a subclass of {name}"
+        response = await client.get(f"/raise/{name}", params={"subclass": "true"})
+        body = contract.expect_problem(response, label, kind.get("status", 0), hint, contract.DOMAIN_HANDLER)
+        expect(
+            body.get("type") == kind.get("type"),
+            f"{label} answered the type {body.get('type')!r}, expected {name}'s {kind.get('type')!r}.",
+            hint,
+            answer=contract.DOMAIN_HANDLER,
+        )
+    contract.expect_header(
+        response,
+        "A route raising a subclass of InvalidToken",
+        "WWW-Authenticate",
+        "Bearer",
+        "The subclass's answer is its parent's entry, headers included.",
+        contract.DOMAIN_HANDLER,
+    )

@@ -255,3 +255,24 @@ async def test_openapi_documents_problems(learner, db, shop):
                 "Give the media type the Problem schema: problem_responses does.",
                 answer=key_line,
             )
+
+
+@pytest.mark.points(1)
+async def test_wrong_password_and_unknown_email_answer_alike(client, shop, contract):
+    """POST /auth/token answers a wrong password and an unknown email with the same 401 problem"""
+    shop.seed()
+    key_line = "customer = await authenticate(uow, form.username, form.password)  # no try, no except"
+    wrong_label, unknown_label = "Grace's email and a wrong password", "an email nobody registered"
+    wrong = await client.post("/auth/token", data={"username": shop.email(2), "password": "Grace's wrong guess"})
+    unknown = await client.post("/auth/token", data={"username": "someone@example.org", "password": "Grace's guess"})
+    expect(
+        (wrong.status_code, wrong.content, wrong.headers.get("www-authenticate"))
+        == (unknown.status_code, unknown.content, unknown.headers.get("www-authenticate")),
+        f"POST /auth/token answered {describe(wrong)} for {wrong_label} and {describe(unknown)} for "
+        f"{unknown_label}: whoever tries emails learns which ones have an account.",
+        "`authenticate` raises InvalidCredentials for both: let it reach the handlers, which answer both from the "
+        "table's one entry. Looking the email up in the route tells the two apart.",
+        answer=key_line,
+    )
+    for label, response in ((wrong_label, wrong), (unknown_label, unknown)):
+        contract.expect_problem(response, f"POST /auth/token with {label}", 401, PASS_THROUGH_HINT, key_line)

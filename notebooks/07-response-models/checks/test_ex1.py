@@ -84,3 +84,20 @@ async def test_inputs_accept_valid_bodies(schemas):
         "CustomerUpdate declares exactly `name` and `email`, both defaulting to None.",
         answer=UPDATE_FIELDS,
     )
+
+
+@pytest.mark.points(1)
+async def test_inputs_declare_no_privileged_fields(schemas):
+    """no input model declares id, is_admin, hashed_password or customer_id"""
+    privileged = {"id", "is_admin", "hashed_password", "customer_id"}
+    described = await schemas.describe("CustomerIn", "CustomerUpdate", "OrderLineIn", "OrderIn")
+    for name, entry in described.items():
+        declared = sorted(set(entry["fields"]) & privileged)
+        expect(
+            not declared,
+            f"`{name}` declares {declared}: a declared field is an accepted field, so any client may set it, "
+            "whatever its default.",
+            "An input model declares only what a client may choose: the id comes from the database, the customer "
+            "from the token, is_admin and the hash never from a request. Leave such fields out and let "
+            "`extra='forbid'` refuse them.",
+        )

@@ -44,3 +44,34 @@ async def test_find_leaks_reports_paths(learner):
             answer="leaks = any(secret.casefold() in item.casefold() for secret in forbidden if secret) "
             'or "$argon2" in item or "$2b$" in item  # for a string item',
         )
+
+
+KEY_CASES = [
+    ({"hedy@example.com": {"orders": 3}}, ["hedy@example.com"], ["$.hedy@example.com"], "a key that leaks"),
+    (
+        {"contact": {"HEDY@example.com": "write to hedy@example.com"}},
+        ["hedy@example.com"],
+        ["$.contact.HEDY@example.com"],
+        "a key and its value that both leak (one path)",
+    ),
+    ([7, 3.5, True, None, {"n": 42}], ["7", "3.5", "True", "None", "42"], [], "numbers, booleans and null"),
+]
+
+
+@pytest.mark.points(1)
+async def test_find_leaks_reports_keys_once_and_never_scalars(learner):
+    """find_leaks reports a leaking dict key at its item's path, each path once, and no number, boolean or null"""
+    for value, forbidden, expected, what in KEY_CASES:
+        observed = await learner.call("find_leaks", value, forbidden)
+        expect(
+            observed.ok,
+            f"`find_leaks({value!r}, {forbidden!r})` raised {observed.describe_error()}.",
+            "Walk dicts and lists recursively; test only strings.",
+        )
+        expect(
+            observed.value == expected,
+            f"`find_leaks` on {what} returned {observed.value!r}, expected {expected!r} "
+            f"(value {value!r}, forbidden {forbidden!r}).",
+            "A dict's keys are strings a client reads too: test each key like a string value and report the path "
+            "of its item, once even when the value leaks as well. Numbers, booleans and None are never text.",
+        )

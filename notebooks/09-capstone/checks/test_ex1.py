@@ -25,3 +25,19 @@ async def test_foreign_keys_enforced(probe, db, fixtures):
         '    cursor.execute("PRAGMA foreign_keys=ON")\n'
         "    cursor.close()",
     )
+
+
+@pytest.mark.points(1)
+async def test_sessions_keep_objects_readable_after_commit(probe, db, fixtures):
+    """an object committed by a session from make_sessionmaker can still be read"""
+    observed = await probe(fixtures.database_probe, database_url=db.url, label="poetry anthologies")
+    answer = fixtures.expect_probe_ok(observed, "Importing app.core.database and using make_sessionmaker")
+    expect(
+        answer["after_commit"] == "poetry anthologies" and answer["expire_on_commit"] is False,
+        f"Reading the label of a shelf right after committing it gave {answer['after_commit']!r} "
+        f"(expire_on_commit={answer['expire_on_commit']}): a commit that expires what it wrote makes the next read "
+        "load it again, which under asyncio is a MissingGreenlet.",
+        "Sessions from make_sessionmaker keep their objects loaded at commit: async_sessionmaker takes an option "
+        "for that.",
+        answer="return async_sessionmaker(engine, expire_on_commit=False)",
+    )

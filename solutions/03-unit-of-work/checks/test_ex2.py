@@ -36,6 +36,53 @@ def entered(observed, what):
     return seen
 
 
+async def uow_with_customers(ns, database_url, scenario):
+    """Probe: a UnitOfWork on the test database (its tables made by the grader) in one of three scenarios:
+
+    "leave": customer Hedy written through `uow.session` and flushed, the block left without commit();
+    "rollback": Hedy flushed, `await uow.rollback()`, then Katherine flushed and `await uow.commit()`;
+    "read-after": customer 4 (seeded by the grader) loaded inside the block, its name read after a normal exit.
+
+    Right after the block, ``checkpoint`` has the grader look from outside for a transaction left open.
+    """
+    from grader.checks.bookshop import checkpoint, close_session
+
+    for name in ("UnitOfWork", "make_engine", "make_sessionmaker", "Customer"):
+        if name not in ns:
+            raise NameError(f"name {name!r} is not defined")
+    engine = ns["make_engine"](database_url)
+    customer = ns["Customer"]
+    uow = ns["UnitOfWork"](ns["make_sessionmaker"](engine))
+    seen = {"came_out": None}
+    try:
+        try:
+            async with uow:
+                session = uow.session
+                if scenario == "read-after":
+                    loaded = await session.get(customer, 4)
+                else:
+                    session.add(customer(name="Hedy"))
+                    await session.flush()
+                if scenario == "rollback":
+                    await uow.rollback()
+                    session.add(customer(name="Katherine"))
+                    await session.flush()
+                    await uow.commit()
+        except Exception as exc:
+            seen["came_out"] = f"{type(exc).__name__}: {exc}"[:300]
+        seen["checked_out"] = engine.pool.checkedout()
+        await checkpoint(database_url)
+        if scenario == "read-after" and seen["came_out"] is None:
+            try:
+                seen["name"] = loaded.name
+            except Exception as exc:
+                seen["name"] = f"{type(exc).__name__}: {exc}"[:200]
+        return seen
+    finally:
+        await close_session(uow)
+        await engine.dispose()
+
+
 @pytest.mark.points(1)
 async def test_commit_persists(unit_of_work, db):
     """`async with uow:` opens a session and the repositories; commit() writes"""
@@ -142,4 +189,72 @@ async def test_open_once_at_a_time(unit_of_work, db):
         "expected None, and a unit of work that opens again.",
         "In `__aexit__`, once the session is closed, put `self.session` back as the given `__init__` left it.",
         answer="self.session = None",
+    )
+
+
+@pytest.mark.points(1)
+async def test_leaving_without_commit_keeps_nothing(learner, tables):
+    """leaving `async with uow:` without commit() keeps nothing written in the block and gives the connection back"""
+    observed = await learner.probe(uow_with_customers, database_url=tables.url, scenario="leave")
+    expect(observed.ok, f"A unit of work left without commit raised {observed.describe_error()}.")
+    seen = observed.value
+    expect(seen["came_out"] is None, f"A unit of work left without commit raised {seen['came_out']}.")
+    rows = [row["name"] for row in tables.rows("SELECT name FROM customers")]
+    expect(
+        rows == [],
+        f"A customer was written and flushed inside `async with uow:`, the block was left without `commit()`, and "
+        f"the customers table holds {rows}: the unit of work commits on its own.",
+        "Only `commit()` makes work permanent: on the way out, `__aexit__` commits nothing, whether the block "
+        "raised or not. A service that forgot its commit must store nothing.",
+        answer="await self.session.close()",
+    )
+    expect(
+        seen["checked_out"] == 0,
+        f"After leaving the unit of work without commit, {seen['checked_out']} connection(s) were still checked out.",
+        "Close the session in `__aexit__` on every exit, not only after an exception.",
+        answer="await self.session.close()",
+    )
+    expect_no_open_transaction(
+        observed, tables, "after leaving the unit of work without commit", "Close the session in `__aexit__`."
+    )
+
+
+@pytest.mark.points(1)
+async def test_rollback_undoes_and_uow_stays_usable(learner, tables):
+    """uow.rollback() undoes what the block wrote so far, and a commit after it keeps only what came after"""
+    observed = await learner.probe(uow_with_customers, database_url=tables.url, scenario="rollback")
+    expect(observed.ok, f"A unit of work that rolls back, then commits, raised {observed.describe_error()}.")
+    came_out = observed.value["came_out"]
+    expect(
+        came_out is None,
+        f"Writing, `await uow.rollback()`, writing again and `await uow.commit()` in one block raised {came_out}.",
+        ""
+        if str(came_out).startswith("NotImplementedError")
+        else "`rollback()` ends the transaction, not the unit of work: the session stays open until `__aexit__`.",
+        answer="await self.session.rollback()",
+    )
+    rows = [row["name"] for row in tables.rows("SELECT name FROM customers ORDER BY id")]
+    expect(
+        rows == ["Katherine"],
+        f"Hedy was written, `await uow.rollback()` called, Katherine written and `await uow.commit()` called; the "
+        f"customers table holds {rows}, expected ['Katherine'].",
+        "`rollback()` hands the rollback to the unit of work's session, and that call must be awaited to happen.",
+        answer="await self.session.rollback()",
+    )
+
+
+@pytest.mark.points(1)
+async def test_loaded_customer_readable_after_exit(learner, tables, seeder):
+    """a customer loaded inside `async with uow:` can still be read after the block ends normally"""
+    seeder(tables, customers=[(4, "Katherine Johnson")])
+    observed = await learner.probe(uow_with_customers, database_url=tables.url, scenario="read-after")
+    expect(observed.ok, f"Loading a customer inside a unit of work raised {observed.describe_error()}.")
+    seen = observed.value
+    expect(seen["came_out"] is None, f"Loading customer 4 inside `async with uow:` raised {seen['came_out']}.")
+    expect(
+        seen["name"] == "Katherine Johnson",
+        f"Customer 4, loaded inside `async with uow:`, could not be read after the block: {seen['name']}.",
+        "A normal exit only closes the session. `rollback()` expires every object the session loaded (as a commit "
+        "with expire_on_commit would): keep it for the exit of a block that raised.",
+        answer="if exc_type is not None: await self.rollback()",
     )

@@ -97,3 +97,71 @@ async def test_get_order_route(client, db, shop):
         "Catch OrderNotFound around the get_order call and raise an HTTPException with the contract's status.",
         answer='raise HTTPException(status_code=404, detail=f"order {order_id} not found") from None',
     )
+
+
+@pytest.mark.points(1)
+async def test_post_order_404_for_unknown_customer_or_book(client, db, shop):
+    """POST /orders answers 404 for an unknown customer and for an unknown book, and changes nothing"""
+    shop(db)
+    before = db.snapshot()
+    cases = [
+        ({"customer_id": 42, "lines": [{"book_id": 2, "quantity": 1}]}, "customer 42", "CustomerNotFound"),
+        (
+            {"customer_id": 2, "lines": [{"book_id": 3, "quantity": 1}, {"book_id": 77, "quantity": 1}]},
+            "book 77",
+            "BookNotFound",
+        ),
+    ]
+    for body, what, exception in cases:
+        response = await client.post("/orders", json=body)
+        expect(
+            response.status_code == 404,
+            f"POST /orders for an unknown {what} answered {response.status_code} {response.text[:200]}, expected 404.",
+            f"place_order raises {exception} for it: catch it around the call and answer with an HTTPException "
+            "carrying the contract's status.",
+            answer=(
+                'raise HTTPException(status_code=404, detail=f"customer {body.customer_id} not found") from None'
+                if exception == "CustomerNotFound"
+                else 'raise HTTPException(status_code=404, detail=f"book {exc} not found") from None'
+            ),
+        )
+        changed = changed_tables(before, db.snapshot())
+        expect(not changed, f"POST /orders for an unknown {what} answered 404, but {', '.join(changed)} changed.")
+
+
+@pytest.mark.points(1)
+async def test_order_routes_never_commit(route_commits):
+    """neither POST /orders nor GET /orders/{order_id}, nor a dependency of theirs, calls commit()"""
+    observed = route_commits
+    for label in ("POST /orders", "GET /orders/{order_id}"):
+        expect(
+            label in observed["routes"],
+            f"`router` has no {label} route (it has {observed['routes']})"
+            + (
+                f"; {observed['unparsed']} cell(s) could not be read: fix their syntax errors first."
+                if observed["unparsed"]
+                else "."
+            ),
+            "Declare both routes of the contract on the module-level `router`.",
+        )
+    for found in observed["found"]:
+        if found["route"] not in ("POST /orders", "GET /orders/{order_id}"):
+            continue
+        where = "route function" if found["kind"] == "route" else "dependency"
+        expect(
+            found["kind"] != "route",
+            f"The {where} `{found['name']}` of {found['route']} calls `.commit()` (itself or through a function it "
+            "calls): the route owns the transaction, and place_order called from a script, a job or a test would "
+            "store nothing.",
+            "The service commits, as the last step inside `async with uow:`; the route only calls it and translates "
+            "its exceptions.",
+        )
+        expect(
+            False,
+            f"The {where} `{found['name']}` of {found['route']} calls `.commit()` (itself or through a function it "
+            "calls). Code after `yield` runs after the response was sent: a commit that fails there has already "
+            "answered 2xx.",
+            "The dependency only hands out a new unit of work on the app's session factory: nothing to clean up, "
+            "nothing to commit.",
+            answer="return UnitOfWork(request.app.state.sessionmaker)",
+        )

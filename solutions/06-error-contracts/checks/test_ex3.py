@@ -52,3 +52,28 @@ async def test_405_keeps_allow(client, contract):
         f"POST /only-get answered the title {response.json().get('title')!r}, expected 'Method Not Allowed'.",
         "Leave the title to problem_response: the status phrase.",
     )
+
+
+@pytest.mark.points(1)
+async def test_string_detail_is_kept_and_other_details_become_the_phrase(client, contract):
+    """an HTTPException's detail is the problem's detail when it is a string, else the status phrase"""
+    response = await client.get("/http/410", params={"detail": "This edition is out of print."})
+    label = "An HTTPException(410, detail='This edition is out of print.')"
+    body = contract.expect_problem(response, label, 410, HANDLER_HINT, contract.HTTP_HANDLER)
+    expect(
+        body.get("detail") == "This edition is out of print.",
+        f"{label} answered the detail {body.get('detail')!r}, expected the exception's own string.",
+        "A string `exc.detail` was written for the client by whoever raised the exception: it is the problem's "
+        "detail, unchanged.",
+        answer=contract.HTTP_HANDLER,
+    )
+    response = await client.get("/http-list-detail")
+    label = "An HTTPException(409, detail=['isbn', 'already listed'])"
+    body = contract.expect_problem(response, label, 409, HANDLER_HINT, contract.HTTP_HANDLER)
+    expect(
+        body.get("detail") == HTTPStatus(409).phrase,
+        f"{label} answered the detail {body.get('detail')!r}, expected the status phrase 'Conflict'.",
+        "FastAPI's HTTPException takes any JSON value as its detail, and a problem's detail is a string: when "
+        "`exc.detail` is not a string, the detail is the status phrase.",
+        answer=contract.HTTP_HANDLER,
+    )

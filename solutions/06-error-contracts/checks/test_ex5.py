@@ -21,10 +21,14 @@ LEAK_HINT = (
 )
 
 
+# These grade the learner's own registration; the others grade the 500 handler alone, so ex5's halves fail apart.
+REGISTERED = {"test_register_covers_framework_errors", "test_register_answers_each_domain_exception_from_the_table"}
+
+
 @pytest.fixture
 def app_kwargs(request, db):
-    """A bare app with unexpected_error_handler on Exception, or (register test) the learner's registration."""
-    mode = "registered" if request.function.__name__ == "test_register_covers_framework_errors" else "unexpected"
+    """A bare app with unexpected_error_handler on Exception, or (register tests) the learner's registration."""
+    mode = "registered" if request.function.__name__ in REGISTERED else "unexpected"
     return {"database_url": db.url, "mode": mode}
 
 
@@ -140,3 +144,61 @@ async def handler_keys_probe(ns):
         name = f"{key.__module__}.{key.__qualname__}" if isinstance(key, type) else repr(key)
         found.append([name, getattr(handler, "__module__", "") or "", getattr(handler, "__name__", "")])
     return found
+
+
+REGISTER_DOMAIN = (
+    "for exception_class in PROBLEM_TYPES:\n    app.add_exception_handler(exception_class, domain_error_handler)"
+)
+
+
+@pytest.mark.points(1)
+async def test_register_answers_each_domain_exception_from_the_table(client, contract, problem_table):
+    """register_problem_handlers answers each domain exception with the status and type of its table entry"""
+    for name in contract.DOMAIN_STATUS:
+        kind = problem_table.get(name)
+        expect(kind is not None, f"PROBLEM_TYPES has no entry for {name} (exercise 2).")
+        label = f"A route raising {name}"
+        response = await client.get(f"/raise/{name}", params={"message": f"{name} in the registration check"})
+        body = contract.expect_problem(
+            response,
+            label,
+            kind["status"],
+            "register_problem_handlers adds domain_error_handler for every exception class in PROBLEM_TYPES: a "
+            "domain exception without its own handler reaches the one for Exception, a 500.",
+            REGISTER_DOMAIN,
+        )
+        expect(
+            body.get("type") == kind["type"],
+            f"{label} answered the type {body.get('type')!r}, expected PROBLEM_TYPES' {kind['type']!r}.",
+            "The domain exceptions go to domain_error_handler, registered once per class of the table.",
+            answer=REGISTER_DOMAIN,
+        )
+
+
+async def server_log_lines(ns):
+    """Probe: the lines of the notebook's server log, where error_log writes."""
+    log = ns.get("server_log")
+    return [str(line) for line in getattr(log, "lines", [])]
+
+
+@pytest.mark.points(1)
+async def test_500_logs_the_exception_with_its_traceback(client, learner):
+    """the exception behind a 500, with its traceback, is written to error_log"""
+    before = await learner.probe(server_log_lines)
+    expect(before.ok, f"The server log could not be read: {before.describe_error()}.")
+    response = await client.get("/crash/path")
+    after = await learner.probe(server_log_lines)
+    new = after.value[len(before.value) :] if after.ok else []
+    expect(
+        response.status_code == 500,
+        f"A route raising FileNotFoundError answered {response.status_code}, expected 500.",
+        "unexpected_error_handler answers every exception it is given with a 500 problem.",
+    )
+    expect(
+        any("FileNotFoundError" in line and "Traceback" in line for line in new),
+        f"After a route raised FileNotFoundError, the server log got {len(new)} new line(s) "
+        f"{[line[:120] for line in new]}: none with the exception and its traceback.",
+        "The client learns nothing, so the log must learn everything: log an error on `error_log` that names the "
+        "request, and hand it the exception as `exc_info`, which adds the traceback.",
+        answer='error_log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)',
+    )

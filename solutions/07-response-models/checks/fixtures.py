@@ -206,22 +206,22 @@ async def schemas_probe(ns, names):
     return described
 
 
-async def orm_dumps_probe(ns, hashed):
-    """Probe: each output schema validated from ORM objects (a customer with a hash and is_admin, an
-    order with lines) and from dicts with extra keys; the JSON dumps or the error."""
+async def orm_dumps_probe(ns, hashed, customer, order_id, lines, extra, line_extra):
+    """Probe: each output schema validated from ORM objects (``customer``'s row with the hash ``hashed``, and
+    order ``order_id`` with its ``lines`` as (id, book_id, quantity)) and from dicts that carry more keys (the
+    hash, ``extra`` for a customer, ``line_extra`` for a line); the JSON dumps or the error."""
     from pydantic import BaseModel
 
-    customer = ns["Customer"](id=7, name="Lin", email="lin@example.com", hashed_password=hashed, is_admin=True)
-    order = ns["Order"](id=5, customer_id=7)
-    order.lines = [ns["OrderLine"](id=9, order_id=5, book_id=2, quantity=3)]
-    customer_dict = {"id": 7, "name": "Lin", "email": "lin@example.com", "hashed_password": hashed}
-    customer_dict |= {"is_admin": True, "password": "Lin's own password"}
-    line_dict = {"id": 9, "order_id": 5, "book_id": 2, "quantity": 3, "price_cents": 999}
-    order_dict = {"id": 5, "customer_id": 7, "lines": [line_dict], "customer": customer_dict}
+    orm_customer = ns["Customer"](**customer, hashed_password=hashed)
+    order = ns["Order"](id=order_id, customer_id=customer["id"])
+    order.lines = [ns["OrderLine"](id=i, order_id=order_id, book_id=b, quantity=q) for i, b, q in lines]
+    customer_dict = customer | {"hashed_password": hashed} | extra
+    line_dicts = [{"id": i, "order_id": order_id, "book_id": b, "quantity": q} | line_extra for i, b, q in lines]
+    order_dict = {"id": order_id, "customer_id": customer["id"], "lines": line_dicts, "customer": customer_dict}
     sources = {
-        "CustomerPublic": (customer, customer_dict),
-        "CustomerOut": (customer, customer_dict),
-        "OrderLineOut": (order.lines[0], line_dict),
+        "CustomerPublic": (orm_customer, customer_dict),
+        "CustomerOut": (orm_customer, customer_dict),
+        "OrderLineOut": (order.lines[0], line_dicts[0]),
         "OrderOut": (order, order_dict),
     }
     dumps = {}
@@ -238,6 +238,17 @@ async def orm_dumps_probe(ns, hashed):
                 entry[label + "_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
         dumps[name] = entry
     return dumps
+
+
+# The customer and order the output schemas are tried on: Lin's unless a check brings its own.
+LIN = {
+    "password": "Lin's own password",
+    "customer": {"id": 7, "name": "Lin", "email": "lin@example.com", "is_admin": True},
+    "order_id": 5,
+    "lines": [[9, 2, 3]],
+    "extra": {"password": "Lin's own password"},
+    "line_extra": {"price_cents": 999},
+}
 
 
 # -- fixtures ----------------------------------------------------------------------------------------
@@ -555,8 +566,10 @@ class Schemas:
             )
         return described
 
-    async def dumps(self) -> dict[str, dict[str, Any]]:
-        observed = await self.learner.probe(orm_dumps_probe, hashed=hash_of("Lin's own password"))
+    async def dumps(self, sample: dict[str, Any] = LIN) -> dict[str, dict[str, Any]]:
+        """Each output schema's dumps from the ORM objects and the dicts of ``sample`` (shaped like ``LIN``)."""
+        data = {key: value for key, value in sample.items() if key != "password"}
+        observed = await self.learner.probe(orm_dumps_probe, hashed=hash_of(sample["password"]), **data)
         expect(observed.ok, f"The output schemas could not be tried: {observed.describe_error()}.")
         return observed.value
 

@@ -75,3 +75,43 @@ async def test_output_schemas_read_orm_objects(schemas):
             f"`{name}.model_validate(orm_object)` gave {got} for the contract's fields, expected {expected}.",
             "Name the fields exactly as the model's columns: `from_attributes` reads the attribute of that name.",
         )
+
+
+# Noor, whose row and dicts carry more than any schema declares: a hash, is_admin, a password, a role, a discount.
+NOOR = {
+    "password": "Noor's secret phrase",
+    "customer": {"id": 12, "name": "Noor", "email": "noor@example.org", "is_admin": True},
+    "order_id": 31,
+    "lines": [[40, 6, 2], [41, 3, 1]],
+    "extra": {"password": "Noor's secret phrase", "role": "owner"},
+    "line_extra": {"price_cents": 1250, "discount": 5},
+}
+
+
+@pytest.mark.points(1)
+async def test_output_schemas_dump_no_extra_keys(schemas):
+    """built from a row or a dict with more keys (a hash, is_admin, a role), each output schema dumps exactly its own"""
+    dumps = await schemas.dumps(NOOR)
+    for name, fields in OUTPUTS.items():
+        entry = dumps[name]
+        expect("error" not in entry, f"{entry.get('error')}.", f"Define `class {name}(BaseModel)` as contracted.")
+        for source, what in (("orm", "Noor's row"), ("dict", "a dict of Noor's with more keys")):
+            expect(
+                source in entry,
+                f"`{name}.model_validate(...)` of {what} failed: {entry.get(source + '_error')}.",
+                "Keep `from_attributes=True` and the contract's field types.",
+            )
+            dump = entry[source]
+            expect(
+                sorted(dump) == fields,
+                f"`{name}` validated from {what} dumps the keys {sorted(dump)}, expected exactly {fields}.",
+                "Leave `extra` at its default on output schemas: extra='allow' keeps every unknown key of a dict "
+                "(a hash, is_admin) and serialises it. No computed fields or serializers that add keys.",
+            )
+            for line in dump.get("lines", []) if name == "OrderOut" else []:
+                expect(
+                    sorted(line) == OUTPUTS["OrderLineOut"],
+                    f"`OrderOut` validated from {what} dumps a line with the keys {sorted(line)}.",
+                    "OrderOut's lines are OrderLineOut schemas: each dumps book_id and quantity only.",
+                    answer="lines: list[OrderLineOut]  # in OrderOut",
+                )

@@ -1,5 +1,7 @@
 """Exercise 3: the 422 problem (chapter 06's) says where and why, never what was sent."""
 
+import re
+
 import pytest
 
 from grader.checks import expect
@@ -77,5 +79,28 @@ async def test_422_does_not_repeat_the_password(client, shop):
         '"input"' not in text and '"ctx"' not in text,
         f"The 422 answer still has `input` or `ctx`: {shop.short(body)}.",
         HINT,
+        ANSWER,
+    )
+
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+@pytest.mark.points(1)
+async def test_422_detail_counts_the_errors(client, shop):
+    """the 422 problem's detail says how many errors its list has"""
+    body = {"name": "", "email": "mallory-at-example", "password": "pw"}
+    response = await client.post("/probe/signup", json=body)
+    label = "A body with an empty name, an email without @ and a 2-character password"
+    problem = await shop.expect_status(response, 422, label, HINT, answer=ANSWER)
+    errors = problem.get("errors") if isinstance(problem, dict) else None
+    expect(isinstance(errors, list), f"{label} answered {shop.short(problem)}: no `errors` list.", HINT, ANSWER)
+    count, detail = len(errors), str(problem.get("detail"))
+    word = NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
+    expect(
+        count == 3 and re.search(rf"\b({count}|{word})\b", detail.lower()) is not None,
+        f"{label} answered the detail {detail!r} with {count} error entries: expected 3 entries and a detail that "
+        "says there are 3.",
+        "The detail is a sentence for a human that gives the number of errors: the length of the list.",
         ANSWER,
     )

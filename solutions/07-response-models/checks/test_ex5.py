@@ -114,3 +114,30 @@ async def test_every_route_needs_a_token(client, shop):
             answer="caller: CurrentCustomer,  # a parameter of every route of exercise 5",
         )
     expect(shop.orders() == before, "A POST /orders without a token was refused, but an order was stored.")
+
+
+@pytest.mark.points(1)
+async def test_post_orders_refuses_a_customer_id(client, shop):
+    """POST /orders with a customer_id in the body answers 422 and orders nothing"""
+    shop.seed()
+    before = shop.db.snapshot()
+    body = {"lines": [{"book_id": 2, "quantity": 1}], "customer_id": 3}
+    response = await client.post("/orders", json=body, headers=shop.auth(2))
+    await shop.expect_status(
+        response,
+        422,
+        f"POST /orders (as Grace) with {body}",
+        "The order is for the caller, whom the token names: OrderIn is an InputModel (extra='forbid'), so a client "
+        "cannot choose whom an order is for.",
+    )
+    expect(shop.db.snapshot() == before, f"POST /orders with {body} answered 422 but changed the database.")
+
+
+@pytest.mark.points(1)
+async def test_directory_and_order_routes_declare_response_models(shop, declared):
+    """the five routes of this exercise declare a pydantic response model and build no Response"""
+    wanted = ["GET /customers", "GET /customers/{customer_id}", "POST /orders", "GET /orders", "GET /orders/{order_id}"]
+    routes = {route["route"]: route for route in await shop.audit()}
+    missing = [name for name in wanted if name not in routes]
+    expect(not missing, f"The app has no route {missing}.", "Add the routes of exercise 5 to `router`.")
+    declared([routes[name] for name in wanted])

@@ -54,8 +54,9 @@ async def errors_app(ns, loader, database_url, jwt_secret=None):
     """Probe: a bare FastAPI app with the learner's ``register_problem_handlers`` and routes that fail."""
     import importlib
 
-    from fastapi import FastAPI
+    from fastapi import FastAPI, HTTPException
     from pydantic import BaseModel, Field
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     scope = {}
     exec(loader, scope)
@@ -92,12 +93,66 @@ async def errors_app(ns, loader, database_url, jwt_secret=None):
     async def crash():
         raise RuntimeError('SELECT password FROM customers_secrets -- File "/srv/app/internals.py", line 7')
 
+    @app.get("/fail")
+    async def fail():
+        raise LookupError("no row in payment_cards for card 4111 1111 1111 1111 (/var/lib/bookshop/shop.db)")
+
+    @app.get("/refuse")
+    async def refuse():
+        raise StarletteHTTPException(429, detail="Slow down, please.", headers={"Retry-After": "30"})
+
+    @app.get("/refuse-with-list")
+    async def refuse_with_list():
+        raise HTTPException(409, detail=["isbn", "already listed"])
+
     errors.register_problem_handlers(app)
     return app
 
 
-async def database_probe(ns, loader, database_url):
-    """Probe: foreign keys and readable-after-commit with ``app.core.database``, on tables of its own."""
+async def error_log_probe(ns, loader):
+    """Probe: what ``app.core.errors.error_log`` records while the learner's handlers answer a route that crashes
+    with a LookupError: the formatted records (tracebacks included) and the response's status."""
+    import importlib
+    import logging
+
+    import httpx
+    from fastapi import FastAPI
+
+    scope = {}
+    exec(loader, scope)
+    scope["load_project"](ns)
+    errors = importlib.import_module("app.core.errors")
+    log = getattr(errors, "error_log", None)
+    if not isinstance(log, logging.Logger):
+        raise NameError("app.core.errors has no logger named error_log (keep the given one)")
+
+    app = FastAPI()
+
+    @app.get("/fail")
+    async def fail():
+        raise LookupError("no row in payment_cards for card 4111")
+
+    errors.register_problem_handlers(app)
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record))
+
+    keep = Keep(level=logging.DEBUG)
+    log.addHandler(keep)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bookshop") as http:
+            response = await http.get("/fail")
+    finally:
+        log.removeHandler(keep)
+    return {"status": response.status_code, "records": records}
+
+
+async def database_probe(ns, loader, database_url, label="science fiction"):
+    """Probe: foreign keys and readable-after-commit with ``app.core.database``, on tables of its own (the shelf
+    committed and read again is called ``label``)."""
     import importlib
 
     from sqlalchemy import String, text
@@ -133,7 +188,7 @@ async def database_probe(ns, loader, database_url):
         sessionmaker = database.make_sessionmaker(engine)
         answer["expire_on_commit"] = sessionmaker.kw.get("expire_on_commit", True)
         async with sessionmaker() as session:
-            shelf = Shelf(label="science fiction")
+            shelf = Shelf(label=label)
             session.add(shelf)
             await session.commit()
             try:
@@ -254,6 +309,77 @@ async def unit_of_work_probe(ns, loader, database_url):
             answer["readable"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         answer["checked_out"] = engine.pool.checkedout()
         await checkpoint(database_url)  # the grader looks, from outside, for a transaction left open
+    finally:
+        await engine.dispose()
+    return answer
+
+
+async def unloaded_relationships_probe(ns, loader, database_url):
+    """Probe: an order and its line stored, then each of Order.lines, OrderLine.order and OrderLine.book read from
+    an object loaded without it, in a session of its own: what reading it gave (a value, or the exception)."""
+    import importlib
+
+    scope = {}
+    exec(loader, scope)
+    scope["load_project"](ns)
+    database = importlib.import_module("app.core.database")
+    models = importlib.import_module("app.models")
+    engine = database.make_engine(database_url)
+    answer = {}
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(models.Base.metadata.create_all)
+        sessionmaker = database.make_sessionmaker(engine)
+        async with sessionmaker() as session:
+            author = models.Author(id=3, name="Ted Chiang")
+            book = models.Book(id=4, title="Exhalation", price_cents=1800, stock=5, author_id=3)
+            customer = models.Customer(id=6, name="Noor", email="noor@example.org", hashed_password="not a hash")
+            session.add_all([author, book, customer])
+            await session.flush()
+            order = models.Order(id=8, customer_id=6)
+            session.add(order)
+            await session.flush()
+            session.add(models.OrderLine(id=12, order_id=8, book_id=4, quantity=2))
+            await session.commit()
+        for model, key, attribute in (("Order", 8, "lines"), ("OrderLine", 12, "order"), ("OrderLine", 12, "book")):
+            async with sessionmaker() as session:
+                found = await session.get(getattr(models, model), key)
+                try:
+                    value = getattr(found, attribute)
+                    answer[f"{model}.{attribute}"] = {"raised": None, "value": repr(value)[:120]}
+                except Exception as exc:
+                    answer[f"{model}.{attribute}"] = {"raised": type(exc).__name__, "value": str(exc)[:300]}
+    finally:
+        await engine.dispose()
+    return answer
+
+
+async def unit_of_work_nesting_probe(ns, loader, database_url):
+    """Probe: ``uow.session`` before, inside and after ``async with uow:``, and what entering the unit of work again
+    inside its own block does."""
+    import importlib
+
+    scope = {}
+    exec(loader, scope)
+    scope["load_project"](ns)
+    database = importlib.import_module("app.core.database")
+    unit_of_work = importlib.import_module("app.repositories.unit_of_work")
+    engine = database.make_engine(database_url)
+    answer = {"before": None, "inside": None, "again": None, "after": None, "error": None}
+    try:
+        uow = unit_of_work.UnitOfWork(database.make_sessionmaker(engine))
+        answer["before"] = type(getattr(uow, "session", None)).__name__
+        try:
+            async with uow:
+                answer["inside"] = type(getattr(uow, "session", None)).__name__
+                try:
+                    async with uow:
+                        answer["again"] = "entered"
+                except Exception as exc:
+                    answer["again"] = type(exc).__name__
+        except Exception as exc:
+            answer["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        answer["after"] = type(getattr(uow, "session", None)).__name__
     finally:
         await engine.dispose()
     return answer

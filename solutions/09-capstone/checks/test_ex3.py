@@ -31,3 +31,33 @@ async def test_models_describe_the_bookshop(probe, fixtures, schema):
         answer="email: Mapped[str] = mapped_column(String(320), unique=True)\n"
         'customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)',
     )
+
+
+@pytest.mark.points(1)
+async def test_unloaded_relationships_raise(probe, db, fixtures):
+    """reading Order.lines, OrderLine.order or OrderLine.book without loading it raises (lazy="raise")"""
+    answer = fixtures.expect_probe_ok(
+        await probe(fixtures.unloaded_relationships_probe, database_url=db.url),
+        "Storing an order with a line, then reading its relationships",
+    )
+    key_line = (
+        'lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", lazy="raise")  # Order\n'
+        'order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")  # OrderLine\n'
+        'book: Mapped[Book] = relationship(lazy="raise")  # OrderLine'
+    )
+    for name, read in answer.items():
+        expect(
+            read["raised"] != "AttributeError",
+            f"{name} is not an attribute of the model: {read['value']}",
+            "Declare each relationship of the contract on its model, named as the contract names it.",
+            answer=key_line,
+        )
+        expect(
+            read["raised"] is not None and "lazy='raise'" in read["value"],
+            f"Reading {name} of an object loaded without it gave "
+            + (f"{read['raised']}: {read['value']}" if read["raised"] else f"the value {read['value']}")
+            + ': expected the error of lazy="raise", which names what was not loaded.',
+            'With lazy="raise", a relationship that the query did not load raises at once; under asyncio a lazy '
+            "load is a MissingGreenlet instead, and an eager default loads it behind every query.",
+            answer=key_line,
+        )

@@ -179,3 +179,158 @@ async def test_services_import_no_web_framework(learner, probe, fixtures, layers
             "(routers, dependencies, core/errors.py) turns them into HTTP. Import nothing from fastapi or "
             "starlette, nor a module that does.",
         )
+
+
+@pytest.fixture
+async def services(probe, db, fixtures, shop):
+    """``await call("orders", "get_order", customer_id=..., order_id=...)``: a function of app.services.<module>,
+    called on the test database with the catalogue, Noor (5) and Joan (6); as the service probe saw it."""
+    fixtures.expect_probe_ok(await probe(fixtures.create_tables_probe, database_url=db.url), "Creating the tables")
+    shop.fill()
+    shop.add_customer(5, "noor@example.org")
+    shop.add_customer(6, "joan@example.com")
+
+    async def call(module, function, **kwargs):
+        observed = await probe(
+            fixtures.service_probe,
+            database_url=db.url,
+            module=module,
+            function=function,
+            kwargs=kwargs,
+            jwt_secret=shop.SECRET,
+        )
+        return fixtures.expect_probe_ok(observed, f"Calling app.services.{module}.{function}")
+
+    return call
+
+
+def outcome(answer) -> str:
+    return answer["raised"] or repr(answer["value"])[:200]
+
+
+@pytest.mark.points(1)
+async def test_current_customer_refuses_bad_tokens(services, shop):
+    """current_customer returns the token's customer, and raises InvalidToken for every token that names none"""
+    good = await services("customers", "current_customer", token=shop.token("6"))
+    expect(
+        good["raised"] is None and (good["value"] or {}).get("id") == 6,
+        f"current_customer with a valid token for customer 6 gave {outcome(good)}, expected Joan (id 6).",
+        "Decode the token with decode_access_token, then load the customer whose id is the `sub` claim (a string).",
+        answer="claims = decode_access_token(settings, token, now)\n"
+        'customer = await uow.customers.get(int(claims["sub"]))  # once sub is known to be all digits',
+    )
+    for label, token in (
+        ("the token of customer 404, who does not exist", shop.token("404")),
+        ("a sub that is no id ('6; DROP TABLE customers')", shop.token("6; DROP TABLE customers")),
+        ("a token signed with a key that is not the app's", shop.token("6", key="a key the app never had, 32+ bytes")),
+        ("a token that expired five minutes ago", shop.token("6", minutes=-5)),
+    ):
+        refused = await services("customers", "current_customer", token=token)
+        expect(
+            refused["raised"] == "InvalidToken",
+            f"current_customer with {label} gave {outcome(refused)}, expected InvalidToken: a token is worth "
+            "something only while it names a customer who exists.",
+            "decode_access_token raises InvalidToken for a bad signature or an expired token; raise it yourself "
+            "when the sub is not all digits, or when no customer has that id.",
+            answer="if customer is None:\n    raise InvalidToken(TOKEN_REFUSED)",
+        )
+
+
+@pytest.mark.points(1)
+async def test_orders_are_seen_only_by_their_customer(services, shop):
+    """get_order raises OrderNotFound for another customer's order; list_orders lists the customer's own only"""
+    shop.add_orders(5, 1, 2)
+    shop.add_orders(6, 3, 3)
+    theirs = await services("orders", "get_order", customer_id=6, order_id=1)
+    expect(
+        theirs["raised"] == "OrderNotFound",
+        f"get_order for Joan (6) of Noor's order 1 gave {outcome(theirs)}, expected OrderNotFound.",
+        "Ask the order repository for this customer's order of that id: None means OrderNotFound, whoever owns it.",
+        answer="order = await uow.orders.get_for_customer(order_id, customer_id)  # inside `async with uow:`\n"
+        "if order is None:\n"
+        '    raise OrderNotFound(f"you have no order {order_id}")',
+    )
+    own = await services("orders", "get_order", customer_id=6, order_id=3)
+    expect(
+        own["raised"] is None and (own["value"] or {}).get("lines") == [[1, 1], [2, 1]],
+        f"get_order for Joan (6) of her order 3 gave {outcome(own)}, expected the order with its two lines.",
+        "Return the order the repository found, lines loaded.",
+    )
+    listed = await services("orders", "list_orders", customer_id=5, limit=10, offset=0)
+    expect(
+        listed["raised"] is None and [order.get("id") for order in listed["value"] or []] == [1, 2],
+        f"list_orders for Noor (5) gave {outcome(listed)}, expected her orders 1 and 2 only.",
+        "Ask the order repository for the customer's page, inside `async with uow:`.",
+        answer="async with uow:\n"
+        "    return await uow.orders.page_for_customer(customer_id, limit=limit, offset=offset)",
+    )
+
+
+@pytest.mark.points(1)
+async def test_place_order_takes_every_line_or_none(services, db, shop):
+    """place_order raises OutOfStock, BookNotFound or CustomerNotFound and then changes nothing; else takes all"""
+    before = db.snapshot()
+    for customer_id, lines, error in (
+        (5, [[4, 1], [5, 2]], "OutOfStock"),
+        (5, [[4, 1], [77, 1]], "BookNotFound"),
+        (88, [[4, 1]], "CustomerNotFound"),
+    ):
+        answer = await services("orders", "place_order", customer_id=customer_id, lines=lines)
+        expect(
+            answer["raised"] == error,
+            f"place_order(uow, {customer_id}, {lines}) gave {outcome(answer)}, expected {error}.",
+            "Raise the domain exception inside `async with uow:`: BookNotFound for a book that is not there, "
+            "OutOfStock when take_stock refuses, CustomerNotFound first of all.",
+            answer="if not await uow.books.take_stock(book_id, quantity):\n"
+            '    raise OutOfStock(f"fewer than {quantity} copies of book {book_id} are in stock")',
+        )
+        expect(
+            db.snapshot() == before,
+            f"place_order(uow, {customer_id}, {lines}) raised {error}, yet the database changed "
+            f"(stock: {shop.stock()}): the lines before the failing one were kept.",
+            "Commit once, after the loop: an exception inside `async with uow:` then rolls back every line.",
+            answer="uow.orders.add(order)\nawait uow.commit()  # after the loop, inside `async with uow:`",
+        )
+    placed = await services("orders", "place_order", customer_id=5, lines=[[4, 2], [5, 1]])
+    order = placed["value"] or {}
+    expect(
+        placed["raised"] is None and order.get("customer_id") == 5 and order.get("lines") == [[4, 2], [5, 1]],
+        f"place_order(uow, 5, [(4, 2), (5, 1)]) gave {outcome(placed)}, expected Noor's order with both lines.",
+        "Each line is an OrderLine on the order's `lines`; add the order through uow.orders, commit once, return it.",
+        answer="order.lines.append(OrderLine(book_id=book_id, quantity=quantity))",
+    )
+    expect(
+        shop.stock()[4] == 3 and shop.stock()[5] == 0,
+        f"After ordering 2 of book 4 and 1 of book 5 the stock is {shop.stock()}, expected book 4: 3, book 5: 0.",
+        "Take the stock of every line with uow.books.take_stock, which says whether there were enough copies.",
+        answer="if not await uow.books.take_stock(book_id, quantity):",
+    )
+
+
+@pytest.mark.points(1)
+async def test_catalogue_services_answer_books_and_pages(services):
+    """get_book returns the book with its author or raises BookNotFound; list_books and list_authors page by id"""
+    book = await services("catalogue", "get_book", book_id=4)
+    expect(
+        book["raised"] is None
+        and (book["value"] or {}).get("title") == "Exhalation"
+        and book["value"].get("author") == "Ted Chiang",
+        f"get_book(uow, 4) gave {outcome(book)}, expected Exhalation with its author, Ted Chiang, loaded.",
+        "Return the book that the repository's `get` finds: it loads the author.",
+        answer="book = await uow.books.get(book_id)  # inside `async with uow:`",
+    )
+    missing = await services("catalogue", "get_book", book_id=77)
+    expect(
+        missing["raised"] == "BookNotFound",
+        f"get_book(uow, 77) gave {outcome(missing)}, expected BookNotFound.",
+        "None from the repository means BookNotFound.",
+        answer='if book is None:\n    raise BookNotFound(f"there is no book {book_id}")',
+    )
+    for function, limit, offset, expected in (("list_books", 3, 2, [3, 4, 5]), ("list_authors", 2, 1, [2, 3])):
+        page = await services("catalogue", function, limit=limit, offset=offset)
+        expect(
+            page["raised"] is None and [item.get("id") for item in page["value"] or []] == expected,
+            f"{function}(uow, limit={limit}, offset={offset}) gave {outcome(page)}, expected the ids {expected}.",
+            "Ask the repository for the page, inside `async with uow:`.",
+            answer="async with uow:\n    return await uow.books.page(limit=limit, offset=offset)",
+        )

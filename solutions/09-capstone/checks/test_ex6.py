@@ -240,3 +240,92 @@ async def test_uvicorn_serves_the_app(probe, db, fixtures, shop, serve):
             "create_app registers core/errors.py's problem handlers on the app it builds.",
             answer="register_problem_handlers(app)  # in create_app",
         )
+
+
+@pytest.mark.points(1)
+async def test_list_routes_keep_their_query_budgets(client, sql, shop):
+    """GET /books costs 1 statement, GET /authors 2 and GET /orders 3, with a few rows as with many"""
+    shop.fill()
+    joan = shop.add_customer(6, "joan@example.com")
+    shop.add_orders(joan.id, 1, 2)
+    urls = ("/books?page_size=50", "/authors?page_size=50", "/orders?page_size=50")
+    small = {}
+    for url in urls:
+        response = await client.get(url, headers=joan.headers)
+        expect(response.status_code == 200, f"GET {url} answered {shop.show(response)}, expected 200.")
+        small[url] = list(sql.last)
+    shop.fill_large()
+    shop.add_orders(joan.id, 3, 75)
+    budgets = {
+        urls[0]: (1, (f"{len(shop.BOOKS)} books", f"{shop.LARGE}"), "BookRepository.page joins the author in."),
+        urls[1]: (2, (f"{len(shop.AUTHORS)} authors", f"{shop.LARGE}"), "AuthorRepository.page selects the books."),
+        urls[2]: (
+            3,
+            ("2 orders", "75"),
+            "One statement for the caller, one for the page of orders, one for all their lines: a loader option in "
+            "OrderRepository.page_for_customer, nothing per order.",
+        ),
+    }
+    for url, (budget, sizes, hint) in budgets.items():
+        response = await client.get(url, headers=joan.headers)
+        expect(response.status_code == 200, f"GET {url} answered {shop.show(response)}, expected 200.")
+        expect(
+            len(response.json()) == 50,
+            f"GET {url} answered {len(response.json())} items, expected 50.",
+            "Pass the page's limit and offset (PageDep) to the service.",
+        )
+        shop.expect_flat(
+            f"GET {url}",
+            small[url],
+            list(sql.last),
+            budget,
+            sizes,
+            hint + " The route converts what its one service call returned and loads nothing more.",
+        )
+
+
+@pytest.mark.points(1)
+async def test_registration_refuses_is_admin(client, db, shop):
+    """POST /customers with is_admin in the body answers a 422 problem, echoes nothing and stores nobody"""
+    password = "Mallory's long password"
+    response = await client.post(
+        "/customers",
+        json={"name": "Mallory", "email": "mallory@example.com", "password": password, "is_admin": True},
+    )
+    what = "POST /customers with is_admin in the body"
+    hint = (
+        "The route's body is the provided CustomerIn, which refuses unknown fields: FastAPI answers 422 before the "
+        "route runs. A dict or a model of your own lets is_admin through."
+    )
+    if response.status_code == 201:
+        expect(False, f"{what} answered 201: a client chose a field only the shop may set (mass assignment).", hint)
+    shop.expect_problem(
+        response, 422, what, hint, answer="async def register(body: CustomerIn, uow: UowDep) -> CustomerOut:"
+    )
+    expect(password not in response.text, f"{what} answered {response.text[:300]}: it echoes the password.", hint)
+    expect(
+        not db.rows("SELECT id FROM customers WHERE email = 'mallory@example.com'"),
+        f"{what} answered 422, yet stored the customer.",
+        hint,
+    )
+
+
+@pytest.mark.points(1)
+async def test_orders_list_shows_only_the_callers_orders(client, shop):
+    """GET /orders answers the caller's own orders, whoever else has ordered"""
+    shop.fill()
+    noor, joan = shop.add_customer(5, "noor@example.org"), shop.add_customer(6, "joan@example.com")
+    shop.add_orders(noor.id, 1, 2)
+    shop.add_orders(joan.id, 3, 3)
+    shop.add_orders(noor.id, 4, 4)
+    for customer, expected in ((noor, [1, 2, 4]), (joan, [3])):
+        response = await client.get("/orders", headers=customer.headers)
+        found = [order.get("id") for order in response.json()] if response.status_code == 200 else None
+        expect(
+            found == expected,
+            f"GET /orders with the token of {customer.email} answered {shop.show(response)}, expected the orders "
+            f"{expected} only.",
+            "The route asks orders.list_orders for the caller (CurrentCustomer), whose repository filters on the "
+            "customer's id.",
+            answer="found = await orders.list_orders(uow, customer.id, limit=page.limit, offset=page.offset)",
+        )
