@@ -200,7 +200,7 @@ MISTAKES = {
         "ex1-solution",
         UNBOUNDED_PAGE_SIZE,
         ("test_page_size_bounds_from_environment", "test_page_size_bounds"),
-        ("`Settings()` accepted BOOKSHOP_PAGE_SIZE=0 (page_size 0), 250 (page_size 250)", "its bounds"),
+        ("`Settings()` accepted BOOKSHOP_PAGE_SIZE=-3 (page_size -3), 250 (page_size 250)", "its bounds"),
     ),
     "check-then-insert: the race for a title crashes": Mistake(
         "ex3-solution",

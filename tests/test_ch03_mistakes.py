@@ -518,18 +518,13 @@ MISTAKES = {
     ),
     "commit in the route": Mistake(
         {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_ROUTE},
-        ("test_order_routes_never_commit", "test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
+        ("test_no_commit_in_routes_or_dependencies", *SERVICE_TESTS),
         ("The route function `post_order` of POST /orders calls `.commit()`",),
     ),
     "commit in a yield dependency's teardown": Mistake(
         {"ex3-solution": SERVICE_WITHOUT_COMMIT, "ex4-solution": COMMIT_IN_TEARDOWN},
-        (
-            "test_order_routes_never_commit",
-            "test_commit_failure_is_never_2xx",
-            "test_no_commit_in_routes_or_dependencies",
-            *SERVICE_TESTS,
-        ),
-        ("The dependency `get_uow` of POST /orders calls `.commit()`", "after `yield`"),
+        ("test_no_commit_in_routes_or_dependencies", "test_commit_failure_is_never_2xx", *SERVICE_TESTS),
+        ("The dependency `get_uow` used by POST /orders calls `.commit()`", "after `yield`"),
     ),
     "stock read, compared and written back": Mistake(
         {"ex3-solution": READ_THEN_WRITE},

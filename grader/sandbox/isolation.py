@@ -9,6 +9,7 @@ says so once and, as configured, refuses (``required``) or goes on without it (`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -179,20 +180,22 @@ def wrap(command: list[str], scratch: Path, isolation: Isolation, *, zygote: boo
     return args + command
 
 
-def prepare_scratch(scratch: Path, isolation: Isolation) -> None:
-    """Give the folders inside ``scratch`` (its home) to the slot's uid; ``scratch`` stays root's.
+def prepare_scratch(scratch: Path, home: Path, isolation: Isolation) -> None:
+    """Give ``home`` (a folder inside ``scratch``) and what is in it to the slot's uid; ``scratch`` stays root's.
 
-    The learner can then write in its home but not rename or replace it, nor the database bridge's
-    socket beside it. lchown: on a restart the learner has had the folders, and a symlink it left
-    there must not make root hand it a file elsewhere; os.walk does not descend into symlinked folders.
+    The learner can then write in its home but not rename or replace it, nor the database bridge's socket
+    beside it. On a restart the learner has had the folder, and the submission's other process (a race's
+    twin, which sees it too) may still be running: every entry is changed through its folder's descriptor
+    without following a symlink (``os.fwalk``), so a folder swapped for a link mid-walk never makes root
+    hand the learner a file elsewhere, and an entry deleted meanwhile is skipped.
     """
     if os.geteuid() != 0 or isolation.mode is IsolationMode.OFF or missing_layers():
         return
     os.chmod(scratch, 0o755)
-    for child in scratch.iterdir():
-        if child.is_symlink() or not child.is_dir():
-            continue
-        for folder, folders, files in os.walk(child):
-            for name in [*folders, *files]:
-                os.lchown(os.path.join(folder, name), isolation.uid, isolation.uid)
-            os.lchown(folder, isolation.uid, isolation.uid)
+    if home.is_symlink() or not home.is_dir():
+        return
+    os.chown(home, isolation.uid, isolation.uid, follow_symlinks=False)
+    for _, folders, files, folder_fd in os.fwalk(home, follow_symlinks=False):
+        for name in [*folders, *files]:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(name, isolation.uid, isolation.uid, dir_fd=folder_fd, follow_symlinks=False)

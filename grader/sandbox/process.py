@@ -160,7 +160,7 @@ class LearnerProcess:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        prepare_scratch(self.scratch, self.isolation)
+        prepare_scratch(self.scratch, self.home, self.isolation)
         req_read, req_write = os.pipe()
         ans_read, ans_write = os.pipe()
         out_read, out_write = os.pipe()

@@ -185,15 +185,40 @@ def _wipe(folder: Path) -> None:
             continue
 
 
-def kill_one(pid: int, spawned: set[int]) -> dict[str, Any]:
-    """End one learner process (a timed-out request's) and what it started in its session, leaving the
-    submission's other process alone: a race's twin timing out on an endless cell must not take the first
-    process down with it. A child that left the session lives until the submission's ``kill`` ends it."""
+def session_of(pid: int) -> int | None:
+    """The session id of a process, from ``/proc`` (the field after the command name, which may hold anything)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return int(fields[3]) if len(fields) > 3 else None
+
+
+def kill_one(pid: int, isolated: bool, spawned: set[int]) -> dict[str, Any]:
+    """End one learner process (a timed-out request's) and everything it started, leaving the submission's
+    other learner process running: a race's twin timing out on an endless cell must not take the first
+    process down with it. In the sandbox's PID namespace that is every process outside the sessions of the
+    learner processes that stay (a child that called ``setsid()`` left its parent's session, so it goes
+    too); without one, the process group of the learner process."""
     if pid not in spawned:
         return {"ok": False, "error": f"{pid} is not a learner process of this zygote"}
+    spawned.discard(pid)
     for kill in (os.killpg, os.kill):  # the learner process leads its own session and process group
         with contextlib.suppress(ProcessLookupError, PermissionError):
             kill(pid, signal.SIGKILL)
+    if not isolated:
+        return {"ok": True}
+    # Each learner process leads its own session (its session id is its pid) once it has called setsid();
+    # one just forked is still in the zygote's.
+    keep = {*spawned, os.getsid(0)}
+    for _ in range(3):  # a process forking in a loop may add a child between two rounds
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) in {1, os.getpid(), *keep} or session_of(int(entry)) in keep:
+                continue
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
+        time.sleep(0.005)
     return {"ok": True}
 
 
@@ -274,10 +299,12 @@ def serve(sock: socket.socket, isolated: bool, spawned: set[int]) -> None:
                 fds = []
             elif op == "wait":
                 answer = wait(int(request["pid"]), float(request.get("timeout", 2.0)))
+                if answer.get("code") is not None:  # reaped: its pid may be another process's from now on
+                    spawned.discard(int(request["pid"]))
             elif op == "kill":
                 answer = kill_all(isolated, spawned, uid)
             elif op == "kill_one":
-                answer = kill_one(int(request["pid"]), spawned)
+                answer = kill_one(int(request["pid"]), isolated, spawned)
             else:
                 answer = {"ok": False, "error": f"unknown op {op!r}"}
             for fd in fds:

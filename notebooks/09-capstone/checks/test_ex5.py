@@ -210,7 +210,7 @@ def outcome(answer) -> str:
 
 @pytest.mark.points(1)
 async def test_current_customer_refuses_bad_tokens(services, shop):
-    """current_customer returns the token's customer, and raises InvalidToken for every token that names none"""
+    """current_customer returns the token's customer; it refuses invalid tokens and tokens naming no customer"""
     good = await services("customers", "current_customer", token=shop.token("6"))
     expect(
         good["raised"] is None and (good["value"] or {}).get("id") == 6,

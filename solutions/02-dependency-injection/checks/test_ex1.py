@@ -124,8 +124,8 @@ async def test_get_settings_reads_the_app(learner):
 
 @pytest.mark.points(1)
 async def test_page_size_bounds_from_environment(learner):
-    """BOOKSHOP_PAGE_SIZE 1 and 100 give that page_size; 0 and 250 make Settings() raise ValidationError"""
-    observed = await learner.probe(page_size_from_environment, values=["1", "100", "0", "250"])
+    """BOOKSHOP_PAGE_SIZE 1 and 100 give that page_size; -3 and 250 make Settings() raise ValidationError"""
+    observed = await learner.probe(page_size_from_environment, values=["1", "100", "-3", "250"])
     expect(observed.ok, f"Building `Settings()` from BOOKSHOP_PAGE_SIZE raised {observed.describe_error()}.")
     seen = observed.value
     expect(
@@ -135,11 +135,11 @@ async def test_page_size_bounds_from_environment(learner):
         "The contract's bounds are inclusive: 1 and 100 are valid page sizes.",
         answer=PAGE_SIZE,
     )
-    accepted = [f"{value} (page_size {seen[value]!r})" for value in ("0", "250") if seen[value] != "ValidationError"]
+    accepted = [f"{value} (page_size {seen[value]!r})" for value in ("-3", "250") if seen[value] != "ValidationError"]
     expect(
         not accepted,
         f"`Settings()` accepted BOOKSHOP_PAGE_SIZE={', '.join(accepted)}: page_size must be at least 1 and at most "
-        "100, or a page of 0 or of thousands of rows is one environment variable away.",
+        "100, or a negative page or one of thousands of rows is one environment variable away.",
         "Give the field its bounds beside its default, and pydantic refuses anything outside them, "
         "from the environment as from code.",
         answer=PAGE_SIZE,

@@ -35,39 +35,6 @@ async def test_post_order_unknown_customer_or_book(client, db, shop):
         expect(not changed, f"POST /orders for an unknown {what} answered 404, but {', '.join(changed)} changed.")
 
 
-@pytest.mark.points(1)
-async def test_no_commit_in_routes_or_dependencies(route_commits):
-    """no route and no dependency calls commit()"""
-    observed = route_commits
-    expect(
-        "POST /orders" in observed["routes"],
-        f"`router` has no POST /orders route (it has {observed['routes']})"
-        + (
-            f"; {observed['unparsed']} cell(s) could not be read: fix their syntax errors first."
-            if observed["unparsed"]
-            else "."
-        ),
-        "`@router.post('/orders', status_code=201)` on the route that calls place_order.",
-    )
-    for found in observed["found"]:
-        if found["kind"] == "route":
-            expect(
-                False,
-                f"The route function `{found['name']}` of {found['route']} calls `.commit()` (itself or through a "
-                f"function it calls): the route owns the "
-                "transaction, and place_order used anywhere else (a script, a job, a test) stores nothing.",
-                "Commit in the service, as the last step inside `async with uow:`; the route only calls the service.",
-            )
-        expect(
-            False,
-            f"The dependency `{found['name']}` used by {found['route']} calls `.commit()` (itself or through a "
-            "function it calls). Code after `yield` runs "
-            "after the response was sent: a commit that fails there still answered 2xx.",
-            "get_uow only returns a new unit of work on the app's session factory; the service commits.",
-            answer="return UnitOfWork(request.app.state.sessionmaker)",
-        )
-
-
 @pytest.mark.points(2)
 async def test_post_order_race_for_last_copy(learner, client, twin_client, db, seeder):
     """two concurrent POST /orders for the last copy: one 201, one 409, stock never below zero"""

@@ -68,15 +68,17 @@ async def test_unauthenticated_problems_ask_for_bearer(client, contract):
 
 @pytest.mark.points(1)
 async def test_each_domain_problem_has_its_own_type_and_title(client, contract, problem_table):
-    """each domain exception has a type URI of its own and a title, and is answered with both"""
+    """CustomerNotFound, BookNotFound, OrderNotFound and OutOfStock answer with a type URI of their own and a title"""
+    # The first half of DOMAIN_STATUS, in its order; the hidden twin holds the other half to the same rule.
+    names = list(contract.DOMAIN_STATUS)[: len(contract.DOMAIN_STATUS) // 2]
     owners: dict[str, str] = {}
-    for name in contract.DOMAIN_STATUS:
+    for name in names:
         kind = problem_table.get(name)
         expect(kind is not None, f"PROBLEM_TYPES has no entry for {name}.", TABLE_HINT, contract.table_entry(name))
         expect(
             isinstance(kind["type"], str) and kind["type"].startswith(("http://", "https://")),
-            f"PROBLEM_TYPES gives {name} the type {kind['type']!r}: a domain problem has a URI of its own under "
-            "PROBLEMS, since 'about:blank' says nothing the status does not.",
+            f"PROBLEM_TYPES gives {name} the type {kind['type']!r}: a domain problem needs an absolute http(s) URI "
+            "of its own, since 'about:blank' says nothing the status does not.",
             "Name each kind of problem with a URI under PROBLEMS, as the given BookNotFound entry does.",
             answer=contract.table_entry(name),
         )

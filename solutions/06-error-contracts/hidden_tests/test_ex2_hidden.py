@@ -12,9 +12,10 @@ def app_kwargs(db):
 
 @pytest.mark.points(1)
 async def test_problem_types_are_specific(client, contract, problem_table):
-    """each domain exception has its own type URI and title, and the response follows the table"""
-    types = {}
-    for name in contract.DOMAIN_STATUS:
+    """EmailTaken, InvalidCredentials, InvalidToken and NotAllowed answer with a unique type URI, title and detail"""
+    # The second half of DOMAIN_STATUS, in its order: the visible twin holds the first half to the same rule.
+    names = list(contract.DOMAIN_STATUS)[len(contract.DOMAIN_STATUS) // 2 :]
+    for name in names:
         kind = problem_table.get(name)
         expect(
             kind is not None,
@@ -29,15 +30,19 @@ async def test_problem_types_are_specific(client, contract, problem_table):
             'Use a URI under PROBLEMS: f"{PROBLEMS}/book-not-found".',
             answer=contract.table_entry(name),
         )
+        # Unique across the whole table: a type copied from an entry the visible check holds counts too.
+        sharing = sorted(
+            other for other, entry in problem_table.items() if other != name and entry["type"] == kind["type"]
+        )
         expect(
-            kind["type"] not in types,
-            f"PROBLEM_TYPES gives {name} and {types.get(kind['type'])} the same type {kind['type']!r}: clients "
+            not sharing,
+            f"PROBLEM_TYPES gives {name} the type {kind['type']!r}, which {' and '.join(sharing)} also has: clients "
             "branch on the type, so each kind of problem needs its own.",
             "One type URI per exception class.",
+            answer=contract.table_entry(name),
         )
-        types[kind["type"]] = name
         expect(
-            isinstance(kind["title"], str) and kind["title"].strip() and isinstance(kind["detail"], str),
+            all(isinstance(kind[member], str) and kind[member].strip() for member in ("title", "detail")),
             f"PROBLEM_TYPES gives {name} the title {kind['title']!r} and the detail {kind['detail']!r}: both must be "
             "non-empty strings.",
             "ProblemType(status, type, title, detail, headers).",

@@ -23,26 +23,29 @@ async def read_server_log(ns):
 
 @pytest.mark.points(1)
 async def test_register_maps_domain_errors(client, contract, problem_table):
-    """register_problem_handlers answers every domain exception, and its subclasses, with the table's problem"""
+    """register_problem_handlers answers subclasses of domain exceptions with their parent's problem"""
+    # The classes themselves are the visible check's data; their subclasses reach a handler only through the MRO.
+    # Exercise 2's visible subclass check raises these two: the others are this check's own.
     for name, status in contract.DOMAIN_STATUS.items():
-        for subclass in (False, True):
-            label = f"A route raising {'a subclass of ' if subclass else ''}{name}"
-            response = await client.get(f"/raise/{name}", params={"subclass": str(subclass).lower()})
-            body = contract.expect_problem(
-                response,
-                label,
-                status,
-                "register_problem_handlers adds domain_error_handler for every class in PROBLEM_TYPES, in a loop "
-                "over the table.",
-                REGISTER_DOMAIN,
-            )
-            expect(
-                body.get("type") == problem_table.get(name, {}).get("type"),
-                f"{label} answered the type {body.get('type')!r}, expected PROBLEM_TYPES' "
-                f"{problem_table.get(name, {}).get('type')!r}.",
-                "The domain exceptions go to domain_error_handler, not to the handler for Exception.",
-                answer=REGISTER_DOMAIN,
-            )
+        if name in ("CustomerNotFound", "InvalidToken"):
+            continue
+        label = f"A route raising a subclass of {name}"
+        response = await client.get(f"/raise/{name}", params={"subclass": "true"})
+        body = contract.expect_problem(
+            response,
+            label,
+            status,
+            "register_problem_handlers adds domain_error_handler for every class in PROBLEM_TYPES, in a loop "
+            "over the table.",
+            REGISTER_DOMAIN,
+        )
+        expect(
+            body.get("type") == problem_table.get(name, {}).get("type"),
+            f"{label} answered the type {body.get('type')!r}, expected PROBLEM_TYPES' "
+            f"{problem_table.get(name, {}).get('type')!r}.",
+            "The domain exceptions go to domain_error_handler, not to the handler for Exception.",
+            answer=REGISTER_DOMAIN,
+        )
 
 
 @pytest.mark.points(1)

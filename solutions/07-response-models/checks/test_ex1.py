@@ -23,6 +23,13 @@ SMUGGLED = [
     ("OrderIn", {"lines": [LINE]}, {"lines": [LINE], "customer_id": 2}, "customer_id", ["customer_id"]),
     ("OrderIn", {"lines": [LINE]}, {"lines": [LINE | {"price_cents": 1}]}, "price_cents", ["lines", 0, "price_cents"]),
 ]
+INPUTS = ("CustomerIn", "CustomerUpdate", "OrderLineIn", "OrderIn")
+FIELDS = {
+    "CustomerIn": ["email", "name", "password"],
+    "CustomerUpdate": ["email", "name"],
+    "OrderLineIn": ["book_id", "quantity"],
+    "OrderIn": ["lines"],
+}
 UPDATE_FIELDS = (
     "name: str | None = Field(default=None, min_length=1, max_length=200)\n"
     "email: str | None = Field(default=None, min_length=3, max_length=320, pattern=EMAIL_PATTERN)"
@@ -87,17 +94,33 @@ async def test_inputs_accept_valid_bodies(schemas):
 
 
 @pytest.mark.points(1)
-async def test_inputs_declare_no_privileged_fields(schemas):
-    """no input model declares id, is_admin, hashed_password or customer_id"""
-    privileged = {"id", "is_admin", "hashed_password", "customer_id"}
-    described = await schemas.describe("CustomerIn", "CustomerUpdate", "OrderLineIn", "OrderIn")
-    for name, entry in described.items():
-        declared = sorted(set(entry["fields"]) & privileged)
+async def test_no_input_declares_privileged_fields(schemas, shop):
+    """every input model inherits InputModel, forbids extras and declares no privileged field"""
+    described = await schemas.describe("InputModel", *INPUTS)
+    expect(
+        described["InputModel"]["extra"] == "forbid",
+        f"InputModel has extra={described['InputModel']['extra']!r}, expected 'forbid'.",
+        "Unknown fields are refused in InputModel's configuration.",
+        answer='model_config = ConfigDict(extra="forbid")  # in InputModel',
+    )
+    for name in INPUTS:
+        entry = described[name]
+        privileged = sorted(set(entry["fields"]) & shop.PRIVILEGED)
         expect(
-            not declared,
-            f"`{name}` declares {declared}: a declared field is an accepted field, so any client may set it, "
-            "whatever its default.",
-            "An input model declares only what a client may choose: the id comes from the database, the customer "
-            "from the token, is_admin and the hash never from a request. Leave such fields out and let "
-            "`extra='forbid'` refuse them.",
+            not privileged,
+            f"`{name}` declares {privileged}: a declared field is an accepted field, so any client may set it.",
+            "Input models declare only what a client may choose. The id comes from the database, the customer "
+            "from the token, is_admin and the hash never from a request.",
+        )
+        expect(
+            entry["fields"] == FIELDS[name],
+            f"`{name}` declares {entry['fields']}, expected exactly {FIELDS[name]}.",
+            "Keep the fields of the contract.",
+        )
+        expect(
+            entry["input_model"] and entry["extra"] == "forbid",
+            f"`{name}` has extra={entry['extra']!r}"
+            + ("" if entry["input_model"] else " and does not inherit InputModel")
+            + ": every input model forbids unknown fields.",
+            "Inherit from InputModel and do not override its model_config.",
         )

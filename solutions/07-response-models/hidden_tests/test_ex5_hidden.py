@@ -17,17 +17,6 @@ ATTEMPTED = {
 }
 
 
-@pytest.mark.points(2)
-async def test_every_route_declares_a_response_model(shop, declared):
-    """every other route of the app declares a pydantic response model and builds no Response"""
-    routes = [route for route in await shop.audit() if route["route"] not in shop.CUSTOMER_ROUTES]
-    names = {route["route"] for route in routes}
-    wanted = ["GET /customers", "GET /customers/{customer_id}", "POST /orders", "GET /orders", "GET /orders/{order_id}"]
-    missing = [name for name in wanted if name not in names]
-    expect(not missing, f"The app has no route {missing}.", "Add the routes of exercise 5 to `router`.")
-    declared(routes)
-
-
 @pytest.mark.points(1)
 async def test_order_body_refuses_other_fields(client, shop):
     """POST /orders with a customer_id or a price in a line is refused with 422 and orders nothing"""
