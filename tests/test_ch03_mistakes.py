@@ -75,6 +75,17 @@ class UnitOfWork:
         await self.session.rollback()
 """
 
+# The reference __aexit__: roll back on an exception, always close.
+UOW_EXIT = """
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                await self.rollback()
+        finally:
+            await self.session.close()
+            self.session = None
+"""
+
 # __aexit__ commits whatever happened: an exception inside the block is not rolled back.
 COMMIT_ON_EXIT = (
     UOW_HEAD
@@ -102,15 +113,7 @@ SWALLOWING_EXIT = (
 # No guard: entering an open unit of work opens a second session in place of the first.
 REENTRANT = (
     UOW_HEAD.replace('        if self.session is not None:\n            raise RuntimeError("already open")\n', "")
-    + """
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is not None:
-                await self.rollback()
-        finally:
-            await self.session.close()
-            self.session = None
-"""
+    + UOW_EXIT
 )
 
 # A service that neither enters the unit of work nor commits: the route or a dependency does both.
@@ -292,15 +295,7 @@ COMMIT_ON_NORMAL_EXIT = (
 # rollback() forgets its await: the coroutine is created and dropped, and nothing is rolled back.
 UNAWAITED_ROLLBACK = (
     UOW_HEAD.replace("        await self.session.rollback()", "        self.session.rollback()")
-    + """
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is not None:
-                await self.rollback()
-        finally:
-            await self.session.close()
-            self.session = None
-"""
+    + UOW_EXIT
 )
 
 # __aexit__ rolls back on every exit: what the block loaded is expired and unreadable after it.

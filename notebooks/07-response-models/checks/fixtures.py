@@ -495,6 +495,22 @@ class Shop:
         )
         return body
 
+    async def expect_taken_email_refused(self, client, owner: int, newcomer: str, patcher: int) -> None:
+        """POST /customers (as ``newcomer``) and PATCH /customers/me (as customer ``patcher``) with customer
+        ``owner``'s email: both answer 409 without the email or the owner's name, and no customer changes."""
+        _, name, email = CUSTOMERS[owner - 1]
+        before = self.customers()
+        hint = "Let EmailTaken go up to chapter 06's handlers: the table's 409 has a fixed detail."
+        forbidden = {email: f"the email that was sent ({name}'s)", name: "the name of the customer"}
+        body = {"name": newcomer, "email": email, "password": f"{newcomer}'s long password"}
+        response = await client.post("/customers", json=body)
+        await self.expect_status(response, 409, f"POST /customers with {name}'s email", hint)
+        self.expect_no_leaks("The 409 answer to a registration with a taken email", response, forbidden)
+        response = await client.patch("/customers/me", json={"email": email}, headers=self.auth(patcher))
+        await self.expect_status(response, 409, f"PATCH /customers/me (as customer {patcher}) to {name}'s email", hint)
+        self.expect_no_leaks("The 409 answer to PATCH /customers/me with a taken email", response, forbidden)
+        expect(self.customers() == before, "A refused registration or PATCH (409) changed the customers table.")
+
     async def audit(self) -> list[dict[str, Any]]:
         """Every route of the learner's app: its response model, its kind, the Response classes it builds."""
         observed = await self.learner.probe(build_app, **self.app_kwargs, action="audit")

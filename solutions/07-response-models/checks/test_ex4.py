@@ -140,15 +140,4 @@ async def test_customer_routes_declare_response_models(shop, declared):
 async def test_taken_email_is_a_409_that_repeats_nothing(client, shop):
     """a taken email answers 409 without the email or the name of the customer who has it, and changes nothing"""
     shop.seed()
-    before = shop.customers()
-    hint = "Let EmailTaken go up to chapter 06's handlers: the table's 409 has a fixed detail."
-    forbidden = {"hedy@example.com": "the email that was sent (Hedy's)", "Hedy": "the name of the customer"}
-    response = await client.post(
-        "/customers", json={"name": "Mallory", "email": "hedy@example.com", "password": "Mallory's long password"}
-    )
-    await shop.expect_status(response, 409, "POST /customers with Hedy's email", hint)
-    shop.expect_no_leaks("The 409 answer to a registration with a taken email", response, forbidden)
-    response = await client.patch("/customers/me", json={"email": "hedy@example.com"}, headers=shop.auth(2))
-    await shop.expect_status(response, 409, "PATCH /customers/me (as Grace) to Hedy's email", hint)
-    shop.expect_no_leaks("The 409 answer to PATCH /customers/me with a taken email", response, forbidden)
-    expect(shop.customers() == before, "A refused registration or PATCH (409) changed the customers table.")
+    await shop.expect_taken_email_refused(client, owner=3, newcomer="Mallory", patcher=2)

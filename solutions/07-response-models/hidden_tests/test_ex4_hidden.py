@@ -50,15 +50,4 @@ async def test_patch_me_refuses_privileged_fields(client, shop):
 async def test_email_taken_repeats_nothing(client, shop):
     """a 409 for a taken email repeats neither the email nor anything of the customer who has it"""
     shop.seed()
-    before = shop.customers()
-    hint = "Let EmailTaken go up to chapter 06's handlers: the table's 409 has a fixed detail."
-    forbidden = {"grace@example.com": "the email that was sent (Grace's)", "Grace": "the name of the customer"}
-    response = await client.post(
-        "/customers", json={"name": "Eve", "email": "grace@example.com", "password": "Eve's long password"}
-    )
-    await shop.expect_status(response, 409, "POST /customers with Grace's email", hint)
-    shop.expect_no_leaks("The 409 answer to a registration with a taken email", response, forbidden)
-    response = await client.patch("/customers/me", json={"email": "grace@example.com"}, headers=shop.auth(1))
-    await shop.expect_status(response, 409, "PATCH /customers/me to Grace's email", hint)
-    shop.expect_no_leaks("The 409 answer to PATCH /customers/me with a taken email", response, forbidden)
-    expect(shop.customers() == before, "A refused registration or PATCH (409) changed the customers table.")
+    await shop.expect_taken_email_refused(client, owner=2, newcomer="Eve", patcher=1)
