@@ -77,3 +77,42 @@ def test_a_self_checks_databases_reverse_unordered_rows_and_no_others(tmp_path: 
         assert asyncio.run(ids(tmp_path / "mine.sqlite")) == [1, 2, 3]
     finally:
         backend.close()
+
+
+class _Observed:
+    error = None
+
+
+class _CreatingLearner:
+    """Stands for the learner's process: each probe makes the tables with sqlite3 and is counted."""
+
+    def __init__(self) -> None:
+        self.probes = 0
+
+    async def probe(self, probe, *, database_url: str, require: bool) -> _Observed:
+        self.probes += 1
+        with sqlite3.connect(database_url.split(":///", 1)[1]) as connection:
+            connection.execute("CREATE TABLE books (id INTEGER PRIMARY KEY, stock INTEGER)")
+        return _Observed()
+
+
+def test_tables_are_made_once_per_run_then_copied_and_never_over_a_used_database(tmp_path: Path):
+    import asyncio
+
+    from grader.checks.fixtures import made_tables
+    from grader.testing.fixtures import TableTemplate
+
+    (tmp_path / "templates").mkdir()
+    template, learner = TableTemplate(tmp_path / "templates"), _CreatingLearner()
+    first = asyncio.run(made_tables(learner, Database.new(tmp_path / "first.sqlite"), template, "the models"))
+    first.execute("INSERT INTO books (stock) VALUES (3)")  # what a test does afterwards is not kept
+    second = asyncio.run(made_tables(learner, Database.new(tmp_path / "second.sqlite"), template, "the models"))
+    assert learner.probes == 1
+    assert second.snapshot() == {"books": []}
+    # A database something else already made (an app's own create_all) is made by the learner's process as before.
+    used = Database.new(tmp_path / "used.sqlite")
+    used.execute("CREATE TABLE authors (id INTEGER PRIMARY KEY)")
+    asyncio.run(made_tables(learner, used, template, "the models"))
+    assert learner.probes == 2 and set(used.snapshot()) == {"authors", "books"}  # no copy over it ...
+    third = asyncio.run(made_tables(learner, Database.new(tmp_path / "third.sqlite"), template, "the models"))
+    assert learner.probes == 2 and third.snapshot() == {"books": []}  # ... nor kept in place of the first

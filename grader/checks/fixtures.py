@@ -37,20 +37,32 @@ def signed_app_kwargs(db: Any, t0: datetime, app_mode: str) -> dict[str, Any]:
     return {"database_url": db.url, "jwt_secret": TEST_KEY, "clock_at": format_time(t0), "mode": app_mode}
 
 
+async def made_tables(learner: Any, db: Any, template: Any, models: str, require: bool = True) -> Any:
+    """``db`` with the chapter's tables, made by the learner's process for a run's first test (``create_tables_probe``)
+    and copied from that one (``template``) for the others."""
+    # A fixture set up before this one (an app that makes its own tables) may have written to the database: then
+    # it is neither overwritten nor kept.
+    fresh = not db.path.exists()
+    if fresh and template.restore(db):
+        return db
+    observed = await learner.probe(create_tables_probe, database_url=db.url, require=require)
+    if observed.error:
+        raise CheckFailure(
+            f"The tables could not be created: {observed.describe_error()}.",
+            f"Run the provided cells at the top of the notebook ({models}) without changing them.",
+        )
+    if fresh:
+        template.keep(db)
+    return db
+
+
 def tables_fixture(models: str, *, require: bool = True) -> Any:
-    """A ``tables`` fixture: the test database with the bookshop's tables, made in the learner's process by
-    ``create_tables_probe`` (``require``: see there); ``models`` names, in the hint of a failure, the cells
-    that define them."""
+    """A ``tables`` fixture: the test database with the bookshop's tables (see ``made_tables``; ``require``: see
+    ``create_tables_probe``); ``models`` names, in the hint of a failure, the cells that define them."""
 
     @pytest.fixture
-    async def tables(learner: Any, db: Any) -> Any:
+    async def tables(learner: Any, db: Any, table_template: Any) -> Any:
         """The test database with the chapter's tables, ready to seed from the grader side."""
-        observed = await learner.probe(create_tables_probe, database_url=db.url, require=require)
-        if observed.error:
-            raise CheckFailure(
-                f"The tables could not be created: {observed.describe_error()}.",
-                f"Run the provided cells at the top of the notebook ({models}) without changing them.",
-            )
-        return db
+        return await made_tables(learner, db, table_template, models, require)
 
     return tables

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import glob
 import inspect
+import shutil
 import sqlite3
 import textwrap
 from collections.abc import Callable
@@ -115,6 +116,29 @@ class StatementLog:
 
     def clear(self) -> None:
         self.requests.clear()
+
+
+class TableTemplate:
+    """The first test's tables, freshly made by the learner's code, kept for the later tests of one run: each
+    then starts from a copy of the file instead of a ``create_all`` in the learner's process (a third of a
+    test's set-up). The copy lies in a folder of the grader's, not beside the test databases, where the
+    learner's code could reach it and change what every later test starts from."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "tables.sqlite"
+        self.ready = False
+
+    def restore(self, db: Database) -> bool:
+        """Lay the tables into ``db`` (a fresh database); False if there are none to copy yet."""
+        if not self.ready:
+            return False
+        shutil.copyfile(self.path, db.path)
+        return True
+
+    def keep(self, db: Database) -> None:
+        """Keep ``db``, just made with the tables and nothing else, for the next tests."""
+        shutil.copyfile(db.path, self.path)
+        self.ready = True
 
 
 class Database:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from grader.course import VISIBLE_TESTS
 from grader.models import TestOutcome, Visibility
 from grader.sandbox.process import LearnerDied, LearnerTimeout
 from grader.testing.backend import Backend
-from grader.testing.fixtures import Database, Learner, LearnerTransport, StatementLog, probe_source
+from grader.testing.fixtures import Database, Learner, LearnerTransport, StatementLog, TableTemplate, probe_source
 from grader.testing.trail import TracedBackend, Trail, blame, stopped
 
 MARKERS = {
@@ -207,6 +209,14 @@ class GraderPlugin:
         database = Database.new(self.backend.db_dir / f"{name}.sqlite", self.backend.db_driver)
         yield database
         database.remove()  # with its siblings: the bridge opens a bounded number of files per submission
+
+    @pytest.fixture(scope="session")
+    def table_template(self) -> Iterator[TableTemplate]:
+        folder = Path(tempfile.mkdtemp(prefix="workbook-tables-"))
+        try:
+            yield TableTemplate(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     @pytest.fixture
     def app_probe(self) -> Any:
