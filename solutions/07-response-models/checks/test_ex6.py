@@ -25,10 +25,9 @@ CASES = [
 ]
 
 
-@pytest.mark.points(2)
-async def test_find_leaks_reports_paths(learner):
-    """find_leaks returns the paths of leaking strings, case-insensitively, hashes included"""
-    for value, forbidden, expected, what in CASES:
+async def expect_leak_paths(learner, cases, hint: str, answer: str = "") -> None:
+    """find_leaks on each case's value and forbidden strings returns the case's paths."""
+    for value, forbidden, expected, what in cases:
         observed = await learner.call("find_leaks", value, forbidden)
         expect(
             observed.ok,
@@ -39,11 +38,22 @@ async def test_find_leaks_reports_paths(learner):
             observed.value == expected,
             f"`find_leaks` on {what} returned {observed.value!r}, expected {expected!r} "
             f"(value {value!r}, forbidden {forbidden!r}).",
-            "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Fold the case of both sides before "
-            "comparing; a string containing `$argon2` or `$2b$` leaks whatever the forbidden values are.",
-            answer="leaks = any(secret.casefold() in item.casefold() for secret in forbidden if secret) "
-            'or "$argon2" in item or "$2b$" in item  # for a string item',
+            hint,
+            answer=answer,
         )
+
+
+@pytest.mark.points(2)
+async def test_find_leaks_reports_paths(learner):
+    """find_leaks returns the paths of leaking strings, case-insensitively, hashes included"""
+    await expect_leak_paths(
+        learner,
+        CASES,
+        "Paths: `$`, then `.key` for a dict item and `[i]` for a list item. Fold the case of both sides before "
+        "comparing; a string containing `$argon2` or `$2b$` leaks whatever the forbidden values are.",
+        answer="leaks = any(secret.casefold() in item.casefold() for secret in forbidden if secret) "
+        'or "$argon2" in item or "$2b$" in item  # for a string item',
+    )
 
 
 KEY_CASES = [
@@ -61,17 +71,9 @@ KEY_CASES = [
 @pytest.mark.points(1)
 async def test_find_leaks_reports_keys_once_and_never_scalars(learner):
     """find_leaks reports a leaking dict key at its item's path, each path once, and no number, boolean or null"""
-    for value, forbidden, expected, what in KEY_CASES:
-        observed = await learner.call("find_leaks", value, forbidden)
-        expect(
-            observed.ok,
-            f"`find_leaks({value!r}, {forbidden!r})` raised {observed.describe_error()}.",
-            "Walk dicts and lists recursively; test only strings.",
-        )
-        expect(
-            observed.value == expected,
-            f"`find_leaks` on {what} returned {observed.value!r}, expected {expected!r} "
-            f"(value {value!r}, forbidden {forbidden!r}).",
-            "A dict's keys are strings a client reads too: test each key like a string value and report the path "
-            "of its item, once even when the value leaks as well. Numbers, booleans and None are never text.",
-        )
+    await expect_leak_paths(
+        learner,
+        KEY_CASES,
+        "A dict's keys are strings a client reads too: test each key like a string value and report the path "
+        "of its item, once even when the value leaks as well. Numbers, booleans and None are never text.",
+    )
