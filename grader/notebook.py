@@ -43,9 +43,9 @@ class ChecksFailed(CheckFailure):
 def failure_summary(tests: list[TestResult]) -> str:
     """The failed checks with the first line of each message: the exception's text is all that some tools
     show of a check cell (``nbgrader validate``, a cell's error in formgrader), so it names them itself."""
-    failed = [test for test in tests if test.status != "passed"]
     from grader.report.views import split_output
 
+    failed = [test for test in tests if test.status != "passed"]
     lines = [f"{len(failed)} of {len(tests)} checks failed:"]
     for test in failed:
         message = split_output(test)[0].splitlines()

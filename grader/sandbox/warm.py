@@ -176,7 +176,7 @@ class Zygote:
         return self.request({"op": "wait", "pid": pid, "timeout": timeout}).get("code")
 
     def kill(self, pid: int) -> None:
-        """End one learner process of this zygote (and its process group)."""
+        """End one learner process of this zygote and what it started (see ``zygote.kill_one``), not the others."""
         self.request({"op": "kill_one", "pid": pid})
 
     def kill_all(self) -> None:
