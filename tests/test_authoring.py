@@ -413,3 +413,17 @@ def test_parametrized_checks_are_refused(course_copy: Course):
     )
     with pytest.raises(CourseError, match="parametrized"):
         build.build(course_copy)
+
+
+def test_every_checks_name_is_its_whole_docstring(course: Course):
+    """A check is shown by its docstring's first line: a docstring that goes on would show a name cut short."""
+    import ast
+
+    cut = []
+    for path in sorted(course.source.glob("*/*/test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_"):
+                doc = ast.get_docstring(node) or ""
+                if len(doc.strip().splitlines()) > 1:
+                    cut.append(f"{path.parent.parent.name}/{path.parent.name}/{path.name}::{node.name}")
+    assert not cut, cut

@@ -247,8 +247,7 @@ async def test_order_repository_add_and_get(learner, tables, shop):
 
 @pytest.mark.points(1)
 async def test_repositories_never_commit_roll_back_or_close(learner, tables, shop):
-    """repositories never commit, roll back or close the session: the caller's rollback undoes their writes, and
-    the caller's commit keeps what it wrote before them"""
+    """repositories never commit, roll back or close the session: the caller decides what is kept"""
     shop(tables)
     before = tables.snapshot()
     observed = await learner.probe(repositories_in_callers_transaction, database_url=tables.url, finish="rollback")

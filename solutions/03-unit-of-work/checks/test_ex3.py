@@ -136,8 +136,7 @@ async def test_out_of_stock_changes_nothing(call_service, tables, shop):
 
 @pytest.mark.points(1)
 async def test_place_order_not_found_changes_nothing(call_service, tables, shop):
-    """place_order raises CustomerNotFound for an unknown customer and BookNotFound for an unknown book, and
-    changes nothing"""
+    """place_order raises CustomerNotFound or BookNotFound for an unknown id, and changes nothing"""
     shop(tables)
     before = tables.snapshot()
     call = "place_order(uow, 7, [(2, 1)])"
